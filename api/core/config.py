@@ -1,0 +1,72 @@
+"""Settings from the environment (and `.env`), validated once at start-up."""
+from __future__ import annotations
+
+import logging
+import warnings
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+log = logging.getLogger(__name__)
+
+# Values that mean "nobody set this": refused in production.
+PLACEHOLDERS = {"", "changethis", "change-me", "changeme", "secret", "dev", "test"}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = "sqlite:///var/helpline.db"
+    public_base_url: str = "http://127.0.0.1:8000"
+
+    # Secrets: no usable defaults. `make run` writes fresh development values into .env.
+    helpline_api_token: str = ""
+    session_secret: str = ""
+    twilio_auth_token: str = ""
+    twilio_account_sid: str = ""
+    twilio_from_number: str = ""
+
+    rasa_url: str = "http://127.0.0.1:5005"
+
+    # Escalation policy. Seconds so that a real run can be made short for a demo.
+    ack_seconds_emergency: float = Field(300, gt=0)
+    ack_seconds_urgent: float = Field(900, gt=0)
+    # A sharps case opened before any deciding answer holds its "nothing known" page this
+    # long, so that the answers that follow decide; an emergency is never held.
+    provisional_hold_seconds: float = Field(600, ge=0)
+    worker_enabled: bool = True
+    worker_interval_seconds: float = Field(1.0, gt=0)
+    timezone: str = "Europe/London"
+
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> "Settings":
+        required = {
+            "HELPLINE_API_TOKEN": self.helpline_api_token,
+            "SESSION_SECRET": self.session_secret,
+        }
+        if self.twilio_account_sid:
+            required["TWILIO_AUTH_TOKEN"] = self.twilio_auth_token
+        weak = [name for name, value in required.items() if value.lower() in PLACEHOLDERS or len(value) < 16]
+        if weak:
+            message = f"missing or placeholder secrets: {', '.join(sorted(weak))}"
+            if self.environment == "production":
+                raise ValueError(message)
+            warnings.warn(message, stacklevel=2)
+        return self
+
+    @property
+    def twilio_enabled(self) -> bool:
+        return bool(self.twilio_account_sid and self.twilio_auth_token and self.twilio_from_number)
+
+    def ack_seconds(self, urgency: str) -> float:
+        return self.ack_seconds_emergency if urgency == "emergency" else self.ack_seconds_urgent
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

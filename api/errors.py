@@ -1,0 +1,74 @@
+"""Domain exceptions become clear HTTP errors, never a 500."""
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from api.domain.case_lifecycle import IllegalTransition
+from api.services.cases import CaseNotFound, UnknownOrganisation
+from api.services.directory import Conflict, InvalidField, NotFound
+from api.services.paging import PageNotFound
+
+log = logging.getLogger(__name__)
+
+
+def _detail(loc: list, msg: str, type_: str) -> list[dict]:
+    return [{"loc": loc, "msg": msg, "type": type_}]
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(CaseNotFound)
+    async def _case_not_found(_: Request, exc: CaseNotFound) -> JSONResponse:
+        return JSONResponse(status_code=404, content={"detail": f"no case with reference '{exc.args[0]}'"})
+
+    @app.exception_handler(PageNotFound)
+    async def _page_not_found(_: Request, exc: PageNotFound) -> JSONResponse:
+        return JSONResponse(status_code=404, content={"detail": f"no page with id {exc.args[0]}"})
+
+    @app.exception_handler(UnknownOrganisation)
+    async def _unknown_org(_: Request, exc: UnknownOrganisation) -> JSONResponse:
+        return JSONResponse(
+            status_code=422,
+            content={"detail": _detail(["body", "organisation_code"], str(exc), "unknown_organisation")},
+        )
+
+    @app.exception_handler(NotFound)
+    async def _not_found(_: Request, exc: NotFound) -> JSONResponse:
+        return JSONResponse(status_code=404, content={"detail": str(exc)})
+
+    @app.exception_handler(Conflict)
+    async def _conflict(_: Request, exc: Conflict) -> JSONResponse:
+        return JSONResponse(status_code=409, content={"detail": str(exc)})
+
+    @app.exception_handler(InvalidField)
+    async def _invalid(_: Request, exc: InvalidField) -> JSONResponse:
+        return JSONResponse(status_code=422, content={"detail": _detail(["body", exc.field], str(exc), "value_error")})
+
+    @app.exception_handler(IllegalTransition)
+    async def _illegal(_: Request, exc: IllegalTransition) -> JSONResponse:
+        return JSONResponse(status_code=409, content={"detail": str(exc)})
+
+    @app.exception_handler(OperationalError)
+    async def _db_down(_: Request, exc: OperationalError) -> JSONResponse:
+        log.error("database unavailable: %s", type(exc.orig).__name__ if exc.orig else "unknown")
+        return JSONResponse(
+            status_code=503, headers={"Retry-After": "5"},
+            content={"detail": "the database is unavailable; please try again shortly"},
+        )
+
+    @app.exception_handler(DBAPIError)
+    async def _db_error(_: Request, exc: DBAPIError) -> JSONResponse:
+        log.error("database error: %s", type(exc.orig).__name__ if exc.orig else "unknown")
+        return JSONResponse(status_code=503, headers={"Retry-After": "5"},
+                            content={"detail": "the database could not complete the request"})
+
+
+def nested_validation_error(prefix: list, exc) -> RequestValidationError:
+    """Re-raise a sub-model's ValidationError with the field path the caller sent."""
+    return RequestValidationError(
+        [{**err, "loc": [*prefix, *err["loc"]]} for err in exc.errors(include_url=False, include_context=False)]
+    )

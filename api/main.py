@@ -1,0 +1,59 @@
+"""The app factory. Nothing here runs at import: `create_app()` builds everything."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+from fastapi import FastAPI
+
+from api import errors
+from api.core.config import Settings, get_settings
+from api.core.db import make_engine, make_session_factory
+from api.notifier import LogNotifier, Notifier
+from api.routes import cases, health, organisations, pages, practitioners, rota, triage
+from api.worker import DeadlineWorker
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Callable[[], datetime] = utc_now,
+    notifier: Notifier | None = None,
+) -> FastAPI:
+    settings = settings or get_settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    engine = make_engine(settings.database_url)
+    session_factory = make_session_factory(engine)
+    notifier = notifier or LogNotifier()
+    worker = DeadlineWorker(session_factory, settings, notifier, clock)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        stop = asyncio.Event()
+        task = asyncio.create_task(worker.run(stop)) if settings.worker_enabled else None
+        try:
+            yield
+        finally:
+            stop.set()
+            if task:
+                await task
+            engine.dispose()
+
+    app = FastAPI(title="Occupational health helpline API", version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = session_factory
+    app.state.clock = clock
+    app.state.notifier = notifier
+    app.state.worker = worker
+    errors.install(app)
+    for module in (health, triage, cases, pages, rota, organisations, practitioners):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,103 @@
+from typing import Any
+
+from fastapi import APIRouter, Query, status
+from pydantic import ValidationError
+
+from api.deps import ApiActor, NowDep, SessionDep, SettingsDep
+from api.enums import CaseKind, CaseStatus, Line, Urgency
+from api.errors import nested_validation_error
+from api.schemas import (
+    CaseCreate,
+    CaseEventRead,
+    CaseList,
+    CaseNoteCreate,
+    CaseRead,
+    CaseStatusChange,
+    CaseStatusRead,
+    CaseUpdate,
+    ReferralAnswers,
+    ReferralAnswersCreate,
+    SharpsAnswers,
+)
+from api.services import audit, cases
+from api.services.views import case_read, case_status_read
+
+router = APIRouter(prefix="/api/cases", tags=["cases"])
+
+
+def _checked_answers(line: str, kind: str | None, answers: dict[str, Any], *, creating: bool) -> dict[str, Any]:
+    model = None
+    if line == Line.sharps and kind in (None, CaseKind.exposure):
+        model = SharpsAnswers
+    elif kind == CaseKind.referral:
+        model = ReferralAnswersCreate if creating else ReferralAnswers
+    if model is None:
+        return answers
+    try:
+        checked = model.model_validate(answers)
+    except ValidationError as exc:
+        raise nested_validation_error(["body", "answers"], exc) from exc
+    # Only what was sent, at every depth: a partial answer must not reset its siblings.
+    return checked.model_dump(mode="json", exclude_unset=True)
+
+
+@router.post("", response_model=CaseRead, status_code=status.HTTP_201_CREATED)
+def create_case(body: CaseCreate, session: SessionDep, now: NowDep, settings: SettingsDep, actor: ApiActor):
+    data = body.model_dump(mode="json")
+    data["answers"] = _checked_answers(body.line, body.kind, body.answers, creating=True)
+    case = cases.create(session, data=data, now=now, settings=settings, actor=actor)
+    session.commit()
+    return case_read(session, case, now=now)
+
+
+@router.get("", response_model=CaseList)
+def list_cases(
+    session: SessionDep, now: NowDep, _: ApiActor,
+    line: Line | None = None, status: CaseStatus | None = None, urgency: Urgency | None = None,
+    limit: int = Query(200, ge=1, le=1000),
+):
+    rows = cases.list_cases(session, line=line, status=status, urgency=urgency, limit=limit)
+    return {"data": [case_read(session, c, now=now) for c in rows], "count": len(rows)}
+
+
+@router.get("/{ref}", response_model=CaseRead)
+def get_case(ref: str, session: SessionDep, now: NowDep, _: ApiActor):
+    return case_read(session, cases.get_by_ref(session, ref), now=now)
+
+
+@router.get("/{ref}/status", response_model=CaseStatusRead)
+def get_case_status(ref: str, session: SessionDep, now: NowDep, _: ApiActor):
+    return case_status_read(cases.get_by_ref(session, ref), now=now)
+
+
+@router.patch("/{ref}", response_model=CaseRead)
+def update_case(ref: str, body: CaseUpdate, session: SessionDep, now: NowDep, settings: SettingsDep,
+                actor: ApiActor):
+    case = cases.get_by_ref(session, ref)
+    data = body.model_dump(mode="json", exclude_unset=True)
+    if body.answers:
+        data["answers"] = _checked_answers(case.line, case.kind, body.answers, creating=False)
+    cases.update(session, case, data=data, now=now, settings=settings, actor=actor)
+    session.commit()
+    return case_read(session, case, now=now)
+
+
+@router.get("/{ref}/events", response_model=list[CaseEventRead])
+def list_events(ref: str, session: SessionDep, _: ApiActor):
+    return audit.events_for(session, cases.get_by_ref(session, ref))
+
+
+@router.post("/{ref}/events", response_model=CaseEventRead, status_code=status.HTTP_201_CREATED)
+def add_note(ref: str, body: CaseNoteCreate, session: SessionDep, now: NowDep, _: ApiActor):
+    case = cases.get_by_ref(session, ref)
+    cases.add_note(session, case, note=body.note, actor=body.actor, now=now)
+    session.commit()
+    return audit.events_for(session, case)[-1]
+
+
+@router.post("/{ref}/status", response_model=CaseRead)
+def change_status(ref: str, body: CaseStatusChange, session: SessionDep, now: NowDep, _: ApiActor):
+    case = cases.get_by_ref(session, ref)
+    cases.change_status(session, case, status=body.status, actor=body.actor, now=now, outcome=body.outcome)
+    session.commit()
+    return case_read(session, case, now=now)

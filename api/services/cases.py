@@ -1,0 +1,200 @@
+"""The case log: open, update (re-triage, escalate), look up, annotate, move status.
+
+Callers pass `now`; each public function leaves its changes in the session for the caller
+(the route's unit of work) to commit, so an audit event always commits with its change.
+"""
+from __future__ import annotations
+
+import copy
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.core.config import Settings
+from api.domain.case_lifecycle import OPEN_STATUSES
+from api.enums import CaseKind, CaseStatus, Line, PageStatus, Urgency
+from api.models import Case, Organisation
+from api.services import audit, paging, refs
+from api.services.decisions import decide, is_escalating
+from api.triage import URGENCY_ORDER, raise_only
+
+
+class CaseNotFound(LookupError):
+    pass
+
+
+class UnknownOrganisation(ValueError):
+    def __init__(self, code: str) -> None:
+        super().__init__(f"no organisation with code '{code}'")
+        self.code = code
+
+
+def deep_merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    merged = copy.deepcopy(base)
+    for key, value in patch.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def get_by_ref(session: Session, ref: str) -> Case:
+    case = session.scalar(select(Case).where(Case.ref == ref.upper()))
+    if case is None:
+        raise CaseNotFound(ref)
+    return case
+
+
+def _organisation(session: Session, code: str | None) -> Organisation | None:
+    if not code:
+        return None
+    org = session.scalar(select(Organisation).where(Organisation.code == code.upper()))
+    if org is None:
+        raise UnknownOrganisation(code)
+    return org
+
+
+def create(
+    session: Session, *, data: dict[str, Any], now: datetime, settings: Settings, actor: str = "api"
+) -> Case:
+    line = data["line"]
+    kind = data.get("kind") or (CaseKind.exposure if line == Line.sharps else CaseKind.advice)
+    org = _organisation(session, data.get("organisation_code"))
+    case = Case(
+        ref=refs.next_ref(session, line), line=line, kind=kind, channel=data.get("channel") or "api",
+        status=CaseStatus.open, conversation_id=data.get("conversation_id"),
+        organisation=org, contact=data.get("contact") or {}, answers=data.get("answers") or {},
+        summary=data.get("summary"), provisional=bool(data.get("provisional")),
+        created_at=now, updated_at=now,
+    )
+    session.add(case)
+    session.flush()
+    audit.log_event(session, case, type="case_created", actor=actor, now=now,
+                    description=f"{line} case opened by {case.channel}",
+                    details={"kind": str(kind), "channel": case.channel, "answers": case.answers})
+    _triage(session, case, now=now, settings=settings, actor=actor)
+    return case
+
+
+def update(
+    session: Session, case: Case, *, data: dict[str, Any], now: datetime, settings: Settings, actor: str = "api"
+) -> Case:
+    changed: dict[str, Any] = {}
+    if data.get("answers"):
+        case.answers = deep_merge(case.answers or {}, data["answers"])
+        changed["answers"] = data["answers"]
+    if data.get("contact"):
+        case.contact = {**(case.contact or {}), **data["contact"]}
+        changed["contact_fields"] = sorted(data["contact"])
+    if data.get("organisation_code"):
+        case.organisation = _organisation(session, data["organisation_code"])
+        changed["organisation_code"] = data["organisation_code"]
+    if data.get("summary"):
+        case.summary = data["summary"]
+        changed["summary"] = True
+    if data.get("kind") == CaseKind.crisis:
+        case.kind = CaseKind.crisis
+        changed["kind"] = "crisis"
+    if "provisional" in data and data["provisional"] is not None:
+        case.provisional = bool(data["provisional"])
+    case.updated_at = now
+    audit.log_event(session, case, type="answers_added", actor=actor, now=now,
+                    description="answers added", details=changed)
+    if case.status != CaseStatus.closed:
+        _triage(session, case, now=now, settings=settings, actor=actor)
+    return case
+
+
+def _triage(session: Session, case: Case, *, now: datetime, settings: Settings, actor: str) -> None:
+    decision = decide(line=case.line, kind=case.kind, answers=case.answers or {}, summary=case.summary, now=now)
+    previous = case.urgency
+    sent = paging.has_sent_pages(case)
+    new_urgency = decision["urgency"]
+    if previous and sent:
+        # An escalation already sent is never taken back by a later answer.
+        new_urgency = raise_only(previous, new_urgency)
+    case.urgency = new_urgency
+    case.decision = {**decision, "urgency": new_urgency}
+    case.rule_version = decision["rule_version"]
+    audit.log_event(
+        session, case, type="triaged", actor="triage", now=now,
+        description=f"decision {decision['urgency']} (rules {decision['rule_version']})",
+        details={"decision": decision, "previous_urgency": previous, "applied_urgency": new_urgency},
+    )
+    if case.status == CaseStatus.open:
+        paging.set_status(session, case, CaseStatus.triaged, now=now)
+
+    needs_page = is_escalating(case.decision) or (sent and new_urgency != Urgency.routine)
+    if not needs_page:
+        paging.supersede_active(session, case, now=now, why="later answers made the held page unnecessary",
+                                statuses=(PageStatus.scheduled,))
+        return
+    raised = previous is not None and URGENCY_ORDER.index(new_urgency) > URGENCY_ORDER.index(previous)
+    pending = [p for p in case.pages if p.status == PageStatus.pending]
+    scheduled = [p for p in case.pages if p.status == PageStatus.scheduled]
+    not_before = _not_before(case, decision, now=now, settings=settings)
+
+    if pending and not raised:
+        return  # already waiting on an acknowledgement at this tier
+    if sent and not raised and case.status not in (CaseStatus.open, CaseStatus.triaged):
+        return  # acknowledged or being handled; nothing new to say
+    if not_before is not None and not sent:
+        if not scheduled:
+            paging.schedule_round(session, case, not_before=not_before, now=now, settings=settings,
+                                  reason=_hold_reason(case, decision))
+        return
+    if scheduled or pending:
+        paging.supersede_active(session, case, now=now,
+                                why=f"tier raised to {new_urgency}" if raised else "paging now")
+    paging.page_round(session, case, after_step=0, now=now, settings=settings,
+                      reason=f"triage {new_urgency}" + (f" (raised from {previous})" if raised and sent else ""))
+
+
+def _not_before(case: Case, decision: dict[str, Any], *, now: datetime, settings: Settings) -> datetime | None:
+    if decision["urgency"] == Urgency.emergency:
+        return None
+    when = decision.get("page_not_before")
+    if when:
+        when_dt = datetime.fromisoformat(when) if isinstance(when, str) else when
+        if when_dt > now:
+            return when_dt
+    if case.provisional and "nothing_known" in decision.get("rules_fired", []):
+        return paging.hold_until(case.created_at, settings.provisional_hold_seconds)
+    return None
+
+
+def _hold_reason(case: Case, decision: dict[str, Any]) -> str:
+    if case.provisional and "nothing_known" in decision.get("rules_fired", []):
+        return "provisional: waiting briefly for the deciding answers"
+    return "outside working hours"
+
+
+def add_note(session: Session, case: Case, *, note: str, actor: str, now: datetime) -> None:
+    case.updated_at = now
+    audit.log_event(session, case, type="note", actor=actor, now=now, description=note, details={})
+
+
+def change_status(session: Session, case: Case, *, status: str, actor: str, now: datetime,
+                  outcome: str | None = None) -> Case:
+    paging.set_status(session, case, status, now=now, actor=actor)
+    if status == CaseStatus.closed:
+        case.outcome = outcome
+        paging.supersede_active(session, case, now=now, why="case closed")
+    return case
+
+
+def list_cases(session: Session, *, line: str | None = None, status: str | None = None,
+               urgency: str | None = None, open_only: bool = False, limit: int = 200) -> list[Case]:
+    query = select(Case)
+    if line:
+        query = query.where(Case.line == line)
+    if status:
+        query = query.where(Case.status == status)
+    if urgency:
+        query = query.where(Case.urgency == urgency)
+    if open_only:
+        query = query.where(Case.status.in_(list(OPEN_STATUSES)))
+    return list(session.scalars(query.order_by(Case.id.desc()).limit(limit)))

@@ -1,0 +1,40 @@
+"""Runs the pure triage rules for a case. The only place the backend asks for a decision."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from api.enums import CaseKind, Line, Urgency
+from api.triage import contains_crisis_words, decide_manager, decide_sharps, raise_only
+
+
+def _free_text(case_answers: dict[str, Any], summary: str | None) -> str:
+    texts = [summary or ""]
+    texts += [v for v in case_answers.values() if isinstance(v, str)]
+    return " ".join(texts)
+
+
+def decide(*, line: str, kind: str, answers: dict[str, Any], summary: str | None, now: datetime) -> dict[str, Any]:
+    text = _free_text(answers, summary)
+    crisis = kind == CaseKind.crisis or answers.get("crisis") is True or contains_crisis_words(text)
+    if line == Line.sharps and kind == CaseKind.exposure:
+        decision = decide_sharps(answers, now=now).to_dict()
+    else:
+        decision = decide_manager(kind, answers, now=now, text=text).to_dict()
+    if crisis and "crisis" not in decision["rules_fired"]:
+        crisis_decision = decide_manager(CaseKind.crisis, {"crisis": True}, now=now, text=text).to_dict()
+        decision = {
+            **decision,
+            "urgency": raise_only(decision["urgency"], crisis_decision["urgency"]),
+            "page_on_call": True,
+            "page_not_before": None,
+            "rules_fired": [*decision["rules_fired"], *crisis_decision["rules_fired"]],
+            "advice": [*crisis_decision["advice"], *decision.get("advice", [])],
+            "crisis_rule_version": crisis_decision["rule_version"],
+        }
+    decision.setdefault("page_not_before", None)
+    return decision
+
+
+def is_escalating(decision: dict[str, Any]) -> bool:
+    return bool(decision.get("page_on_call")) and decision.get("urgency") in (Urgency.urgent, Urgency.emergency)

@@ -1,0 +1,62 @@
+"""Outbound messages: queued in the caller's transaction, delivered after commit."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from api.enums import OutboxStatus
+from api.models import OutboxMessage
+from api.notifier import Notifier
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+
+
+def enqueue_sms(session: Session, *, to: str, body: str, now: datetime, page_id: int | None = None) -> OutboxMessage:
+    message = OutboxMessage(
+        channel="sms", to=to, body=body, page_id=page_id, status=OutboxStatus.queued, created_at=now
+    )
+    session.add(message)
+    return message
+
+
+def deliver_pending(session: Session, notifier: Notifier, *, now: datetime, limit: int = 50) -> int:
+    """Send queued messages. Each row is claimed with a conditional UPDATE so two workers
+    never send the same text twice."""
+    ids = list(
+        session.scalars(
+            select(OutboxMessage.id)
+            .where(OutboxMessage.status == OutboxStatus.queued, OutboxMessage.attempts < MAX_ATTEMPTS)
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+        )
+    )
+    delivered = 0
+    for message_id in ids:
+        claimed = session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.queued)
+            .values(status="sending", attempts=OutboxMessage.attempts + 1)
+        ).rowcount
+        session.commit()
+        if not claimed:
+            continue
+        message = session.get(OutboxMessage, message_id)
+        assert message is not None
+        try:
+            result = notifier.send_sms(to=message.to, body=message.body)
+        except Exception as exc:  # any provider failure: keep it queued for the next tick
+            log.warning("sms delivery failed for outbox %s: %s", message_id, type(exc).__name__)
+            message.status = OutboxStatus.queued if message.attempts < MAX_ATTEMPTS else OutboxStatus.failed
+            message.error = str(exc)[:500]
+        else:
+            message.status = OutboxStatus.logged if result.logged_only else OutboxStatus.sent
+            message.provider_sid = result.provider_sid
+            message.sent_at = now
+            delivered += 1
+        session.commit()
+    return delivered

@@ -1,0 +1,294 @@
+"""Pages: sending a step of the ladder, firing overdue deadlines, acknowledgement.
+
+Every function works inside the caller's transaction and writes its audit events there.
+Overdue and scheduled pages are claimed with conditional UPDATEs, so any number of API
+processes on one database page each step exactly once.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+import phonenumbers
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from api.core.config import Settings
+from api.domain import case_lifecycle
+from api.domain.escalation import LADDER, LAST_STEP, ack_deadline, page_text, plan_step
+from api.enums import CaseStatus, PageStatus, PageTier
+from api.models import Case, Page, Practitioner
+from api.services import audit, outbox, rota
+from api.services.summary import case_summary
+
+log = logging.getLogger(__name__)
+
+ACTIVE_PAGE = (PageStatus.pending, PageStatus.scheduled)
+
+
+class PageNotFound(LookupError):
+    pass
+
+
+def set_status(session: Session, case: Case, target: str, *, now: datetime, actor: str = "system") -> None:
+    """Move a case through the lifecycle, stamp the milestone and write the event."""
+    if case.status == target:
+        return
+    status = case_lifecycle.check_transition(case.status, target)
+    previous = case.status
+    case.status = status
+    column = case_lifecycle.MILESTONE_COLUMN.get(status)
+    if column and getattr(case, column) is None:
+        setattr(case, column, now)
+    case.updated_at = now
+    audit.log_event(
+        session, case, type="status_changed", actor=actor, now=now,
+        description=f"status {previous} -> {status}", details={"from": previous, "to": str(status)},
+    )
+
+
+def _callback(case: Case) -> str | None:
+    return (case.contact or {}).get("phone")
+
+
+def _claim_round(session: Session, case: Case, expected: int) -> bool:
+    """Compare-and-set on the case's round counter: of two processes paging the same case
+    for the same reason, only one wins."""
+    won = session.execute(
+        update(Case).where(Case.id == case.id, Case.escalation_round == expected)
+        .values(escalation_round=expected + 1)
+    ).rowcount
+    return bool(won)
+
+
+def page_round(
+    session: Session, case: Case, *, after_step: int, now: datetime, settings: Settings, reason: str,
+    expected_round: int | None = None,
+) -> list[Page]:
+    """Page the first ladder step after `after_step` that has anyone on it."""
+    session.flush()
+    expected = case.escalation_round if expected_round is None else expected_round
+    if not _claim_round(session, case, expected):
+        return []
+    round_no = expected + 1
+    snapshot = rota.snapshot(session, now)
+    if snapshot.nobody_on_call:
+        _alert_rota_gap(session, case, snapshot.clinical_leads, now=now)
+    already = frozenset(p.practitioner_id for p in case.pages if p.practitioner_id is not None)
+    plan = plan_step(after_step, snapshot, already_paged=already)
+    if plan.exhausted and after_step >= 1:
+        # Nobody left to move up to: page the last step again. A page is never left unanswered.
+        plan = plan_step(LAST_STEP - 1, snapshot)
+    for tier in plan.skipped:
+        audit.log_event(session, case, type="step_skipped", now=now,
+                        description=f"nobody on the rota for {tier}", details={"tier": str(tier)})
+    if plan.exhausted:
+        log.critical("case %s: nobody at all can be paged", case.ref)
+        audit.log_event(session, case, type="no_one_to_page", now=now,
+                        description="no active practitioner to page", details={})
+        return []
+
+    urgency = case.urgency or "urgent"
+    seconds = settings.ack_seconds(urgency)
+    decision = case.decision or {}
+    body = page_text(
+        ref=case.ref, urgency=urgency, summary=case_summary(case, now=now), callback=_callback(case),
+        emergency_department=bool(decision.get("go_to_emergency_department")),
+    )
+    pages = []
+    for person in plan.targets:
+        page = Page(
+            case=case, practitioner_id=person.id, tier=plan.tier, attempt=round_no,
+            urgency=urgency, status=PageStatus.pending, sent_at=now, ack_seconds=seconds,
+            ack_deadline=ack_deadline(now, seconds), created_at=now,
+        )
+        session.add(page)
+        session.flush()
+        outbox.enqueue_sms(session, to=person.mobile, body=body, now=now, page_id=page.id)
+        audit.log_event(
+            session, case, type="page_sent", now=now,
+            description=f"paged {person.name} ({plan.tier}), round {round_no}",
+            details={"page_id": page.id, "practitioner_id": person.id, "tier": str(plan.tier),
+                     "round": round_no, "urgency": urgency, "reason": reason,
+                     "ack_deadline": page.ack_deadline.isoformat()},
+        )
+        pages.append(page)
+    if case.status in (CaseStatus.open, CaseStatus.triaged, CaseStatus.acknowledged, CaseStatus.in_progress):
+        set_status(session, case, CaseStatus.escalated, now=now)
+    return pages
+
+
+def _alert_rota_gap(session: Session, case: Case, leads: tuple, *, now: datetime) -> None:
+    audit.log_event(session, case, type="rota_gap", now=now,
+                    description="nobody on the on-call rota at this moment; clinical lead alerted",
+                    details={"lead_ids": [p.id for p in leads]})
+    for lead in leads:
+        outbox.enqueue_sms(
+            session, to=lead.mobile, now=now,
+            body=f"OH HELPLINE ROTA GAP: nobody is on call now and case {case.ref} needs a practitioner.",
+        )
+
+
+def schedule_round(session: Session, case: Case, *, not_before: datetime, now: datetime, settings: Settings,
+                   reason: str) -> Page:
+    """A page to send later (a provisional hold, or out of working hours). Who gets it is
+    decided when it is released, from the rota at that time."""
+    page = Page(
+        case=case, practitioner_id=None, tier=PageTier.primary, attempt=0, urgency=case.urgency or "urgent",
+        status=PageStatus.scheduled, not_before=not_before, ack_seconds=settings.ack_seconds(case.urgency or "urgent"),
+        created_at=now,
+    )
+    session.add(page)
+    session.flush()
+    audit.log_event(session, case, type="page_scheduled", now=now,
+                    description=f"page scheduled for {not_before.isoformat()} ({reason})",
+                    details={"page_id": page.id, "not_before": not_before.isoformat(), "reason": reason})
+    return page
+
+
+def supersede_active(session: Session, case: Case, *, now: datetime, why: str, statuses=ACTIVE_PAGE) -> int:
+    count = 0
+    for page in case.pages:
+        if page.status in statuses:
+            page.status = PageStatus.cancelled if page.status == PageStatus.scheduled else PageStatus.superseded
+            count += 1
+    if count:
+        audit.log_event(session, case, type="pages_closed", now=now, description=why, details={"count": count})
+    return count
+
+
+def has_sent_pages(case: Case) -> bool:
+    return any(p.sent_at is not None for p in case.pages)
+
+
+def fire_overdue(session: Session, *, now: datetime, settings: Settings) -> int:
+    """Escalate every page whose deadline passed unacknowledged. Returns rounds paged."""
+    due = list(session.scalars(
+        select(Page.id).where(Page.status == PageStatus.pending, Page.ack_deadline <= now).order_by(Page.id)
+    ))
+    rounds = 0
+    for page_id in due:
+        claimed = session.execute(
+            update(Page).where(Page.id == page_id, Page.status == PageStatus.pending)
+            .values(status=PageStatus.escalated)
+        ).rowcount
+        if not claimed:
+            session.rollback()
+            continue
+        page = session.get(Page, page_id)
+        case = page.case
+        session.refresh(case)
+        late = (now - page.ack_deadline).total_seconds()
+        audit.log_event(session, case, type="page_overdue", now=now,
+                        description=f"page {page.id} not acknowledged by its deadline",
+                        details={"page_id": page.id, "seconds_late": round(late, 3), "round": page.attempt})
+        latest = page.attempt == case.escalation_round
+        if latest and case.status not in (CaseStatus.acknowledged, CaseStatus.closed):
+            after = LADDER.index(PageTier(page.tier)) + 1
+            if page_round(session, case, after_step=after, now=now, settings=settings,
+                          reason=f"page {page.id} unacknowledged", expected_round=page.attempt):
+                rounds += 1
+        session.commit()
+    return rounds
+
+
+def release_scheduled(session: Session, *, now: datetime, settings: Settings) -> int:
+    due = list(session.scalars(
+        select(Page.id).where(Page.status == PageStatus.scheduled, Page.not_before <= now).order_by(Page.id)
+    ))
+    released = 0
+    for page_id in due:
+        claimed = session.execute(
+            update(Page).where(Page.id == page_id, Page.status == PageStatus.scheduled)
+            .values(status=PageStatus.superseded)
+        ).rowcount
+        if not claimed:
+            session.rollback()
+            continue
+        page = session.get(Page, page_id)
+        case = page.case
+        session.refresh(case)
+        if case.status != CaseStatus.closed:
+            page_round(session, case, after_step=0, now=now, settings=settings, reason="scheduled page released")
+            released += 1
+        session.commit()
+    return released
+
+
+def acknowledge(session: Session, page_id: int, *, now: datetime, by: str | None = None) -> Page:
+    page = session.get(Page, page_id)
+    if page is None:
+        raise PageNotFound(page_id)
+    case = page.case
+    who = by or (page.practitioner.name if page.practitioner else "unknown")
+    if page.status == PageStatus.acknowledged:
+        return page
+    if page.status in (PageStatus.scheduled, PageStatus.cancelled):
+        raise case_lifecycle.IllegalTransition(page.status, "acknowledged")
+    late = page.status != PageStatus.pending
+    page.status = PageStatus.acknowledged
+    page.acknowledged_at = now
+    page.acknowledged_by = who
+    for other in case.pages:
+        if other is not page and other.status in ACTIVE_PAGE:
+            other.status = PageStatus.superseded if other.status == PageStatus.pending else PageStatus.cancelled
+    audit.log_event(
+        session, case, type="page_acknowledged", actor=who, now=now,
+        description=f"page {page.id} acknowledged by {who}" + (" (after it was escalated)" if late else ""),
+        details={"page_id": page.id, "seconds_to_ack": (now - page.sent_at).total_seconds() if page.sent_at else None},
+    )
+    if case.owner_id is None and page.practitioner_id is not None:
+        case.owner_id = page.practitioner_id
+        audit.log_event(session, case, type="owner_set", actor=who, now=now,
+                        description=f"owner set to {who}", details={"practitioner_id": page.practitioner_id})
+    if case_lifecycle.can_transition(case.status, CaseStatus.acknowledged):
+        set_status(session, case, CaseStatus.acknowledged, now=now, actor=who)
+    return page
+
+
+def normalise_number(number: str) -> str | None:
+    try:
+        parsed = phonenumbers.parse(number, "GB")
+    except phonenumbers.NumberParseException:
+        return None
+    # "Possible" rather than "valid": Ofcom's drama range (07700 900xxx), used for demo
+    # and test numbers, is well-formed but never allocated.
+    if not phonenumbers.is_possible_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def acknowledge_by_reply(session: Session, *, ref: str, from_number: str, now: datetime) -> Page | None:
+    """The seam for 'ACK SH-000123' texted back by a practitioner. Only their own page,
+    only from their registered number; anything else is None (and says nothing)."""
+    number = normalise_number(from_number)
+    if number is None:
+        return None
+    practitioner = session.scalar(select(Practitioner).where(Practitioner.mobile == number))
+    if practitioner is None:
+        return None
+    page = session.scalar(
+        select(Page).join(Page.case)
+        .where(Case.ref == ref.upper(), Page.practitioner_id == practitioner.id,
+               Page.status.in_([PageStatus.pending, PageStatus.escalated, PageStatus.superseded,
+                                PageStatus.acknowledged]))
+        .order_by(Page.id.desc())
+    )
+    if page is None:
+        return None
+    return acknowledge(session, page.id, now=now, by=practitioner.name)
+
+
+def page_view(page: Page) -> dict[str, Any]:
+    p = page.practitioner
+    return {
+        "id": page.id, "tier": page.tier, "attempt": page.attempt, "status": page.status, "urgency": page.urgency,
+        "practitioner": {"id": p.id, "name": p.name, "mobile": p.mobile} if p else None,
+        "not_before": page.not_before, "sent_at": page.sent_at, "ack_deadline": page.ack_deadline,
+        "acknowledged_at": page.acknowledged_at, "acknowledged_by": page.acknowledged_by,
+    }
+
+
+def hold_until(now: datetime, seconds: float) -> datetime:
+    return now + timedelta(seconds=seconds)

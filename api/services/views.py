@@ -1,0 +1,47 @@
+"""Turns rows into the response shapes of api/schemas.py."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from api.models import Case
+from api.services import rota
+from api.services.paging import page_view
+from api.services.summary import case_summary
+
+
+def case_read(session: Session, case: Case, *, now: datetime) -> dict[str, Any]:
+    snapshot = rota.snapshot(session, now)
+    on_call = snapshot.primary[0] if snapshot.primary else (snapshot.backup[0] if snapshot.backup else None)
+    org = case.organisation
+    return {
+        "ref": case.ref, "line": case.line, "kind": case.kind, "status": case.status, "urgency": case.urgency,
+        "channel": case.channel, "conversation_id": case.conversation_id,
+        "organisation": {"code": org.code, "name": org.name, "type": org.type} if org else None,
+        "contact": case.contact or {}, "answers": case.answers or {}, "decision": case.decision,
+        "rule_version": case.rule_version,
+        "owner": {"id": case.owner.id, "name": case.owner.name} if case.owner else None,
+        "pages": [page_view(p) for p in case.pages],
+        "on_call": {"id": on_call.id, "name": on_call.name, "mobile": on_call.mobile} if on_call else None,
+        "summary": case.summary, "outcome": case.outcome,
+        "created_at": case.created_at, "updated_at": case.updated_at, "triaged_at": case.triaged_at,
+        "escalated_at": case.escalated_at, "acknowledged_at": case.acknowledged_at, "closed_at": case.closed_at,
+    }
+
+
+STATUS_WORDS = {
+    "open": "received", "triaged": "received and triaged", "escalated": "with the on-call OH practitioner",
+    "acknowledged": "accepted by an OH practitioner", "in_progress": "being handled by OH",
+    "follow_up": "awaiting follow-up", "closed": "closed",
+}
+
+
+def case_status_read(case: Case, *, now: datetime) -> dict[str, Any]:
+    words = STATUS_WORDS.get(case.status, case.status)
+    return {
+        "ref": case.ref, "line": case.line, "status": case.status, "urgency": case.urgency,
+        "updated_at": case.updated_at,
+        "summary": f"{case.ref} is {words} (last update {case.updated_at:%d %b %Y %H:%M} UTC).",
+    }
