@@ -1,0 +1,36 @@
+from datetime import datetime, timezone
+
+from api.domain.escalation import Person, RotaSnapshot, ack_deadline, is_overdue, page_text, plan_step
+from api.enums import PageTier
+
+A, B, L, O = (Person(i, n, f"+4477009000{i}") for i, n in enumerate(["a", "b", "lead", "other"], start=1))
+FULL = RotaSnapshot(primary=(A,), backup=(B,), clinical_leads=(L,), everyone=(A, B, L, O))
+
+
+def test_ladder_order():
+    assert [plan_step(s, FULL).tier for s in range(4)] == [
+        PageTier.primary, PageTier.backup, PageTier.clinical_lead, PageTier.everyone]
+    assert plan_step(4, FULL).exhausted
+
+
+def test_empty_steps_are_skipped_and_named():
+    plan = plan_step(0, RotaSnapshot(clinical_leads=(L,), everyone=(L, O)))
+    assert (plan.tier, plan.targets, plan.skipped) == (PageTier.clinical_lead, (L,), (PageTier.primary, PageTier.backup))
+
+
+def test_everyone_leaves_out_people_already_paged_unless_none_left():
+    assert plan_step(3, FULL, already_paged=frozenset({1, 2, 3})).targets == (O,)
+    assert plan_step(3, RotaSnapshot(everyone=(A,)), already_paged=frozenset({1})).targets == (A,)
+
+
+def test_deadline_and_overdue_boundary():
+    t = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    d = ack_deadline(t, 300)
+    assert not is_overdue(d, d.replace(second=d.second) - (d - t) / 300)
+    assert is_overdue(d, d) and not is_overdue(None, d)
+
+
+def test_page_text_carries_ref_and_ack_instruction():
+    text = page_text(ref="SH-000001", urgency="emergency", summary="sharps injury.", callback="+447700900555",
+                     emergency_department=True)
+    assert text.startswith("OH HELPLINE EMERGENCY SH-000001") and "ACK SH-000001" in text and "ED" in text
