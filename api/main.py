@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 from fastapi import FastAPI
 
-from api import errors
+from api import channels, errors, web
 from api.core.config import Settings, get_settings
 from api.core.db import make_engine, make_session_factory
 from api.notifier import LogNotifier, Notifier
@@ -54,6 +54,6 @@ def create_app(
     app.state.notifier = notifier
     app.state.worker = worker
     errors.install(app)
-    for module in (health, triage, cases, pages, rota, organisations, practitioners):
+    for module in (health, triage, cases, pages, rota, organisations, practitioners, channels, web):
         app.include_router(module.router)
     return app

@@ -191,3 +191,46 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+
+
+class ConversationMessage(Base):
+    """Every turn in and out, stored before anything that can fail. Also the transcript.
+
+    An inbound turn's provider id (Twilio MessageSid, or CallSid + turn) is unique, so a
+    retried webhook finds the stored turn and its stored reply instead of a second turn.
+    """
+
+    __tablename__ = "conversation_message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(128), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    direction: Mapped[str] = mapped_column(String(8))  # inbound | outbound
+    provider_sid: Mapped[str | None] = mapped_column(String(96), unique=True)
+    reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("conversation_message.id", ondelete="RESTRICT"))
+    text: Mapped[str] = mapped_column(Text)
+    # relayed | safe_answer (Rasa down or slow) | pending (stored, not yet relayed)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class UserAccount(Base):
+    """People who sign in to the dashboard: practitioners, clinical leads, admins, managers."""
+
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(32))  # practitioner | clinical_lead | admin | manager
+    password_hash: Mapped[str] = mapped_column(String(255))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id", ondelete="RESTRICT"))
+    practitioner_id: Mapped[int | None] = mapped_column(ForeignKey("practitioner.id", ondelete="RESTRICT"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+    organisation: Mapped[Organisation | None] = relationship(lazy="joined")

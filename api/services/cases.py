@@ -41,6 +41,15 @@ def deep_merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def _contact(contact: dict[str, Any] | None) -> dict[str, Any]:
+    """Store a call-back number in E.164 when it parses, so pages and ACK replies match it."""
+    contact = dict(contact or {})
+    phone = contact.get("phone")
+    if phone:
+        contact["phone"] = paging.normalise_number(phone) or phone
+    return contact
+
+
 def get_by_ref(session: Session, ref: str) -> Case:
     case = session.scalar(select(Case).where(Case.ref == ref.upper()))
     if case is None:
@@ -66,7 +75,7 @@ def create(
     case = Case(
         ref=refs.next_ref(session, line), line=line, kind=kind, channel=data.get("channel") or "api",
         status=CaseStatus.open, conversation_id=data.get("conversation_id"),
-        organisation=org, contact=data.get("contact") or {}, answers=data.get("answers") or {},
+        organisation=org, contact=_contact(data.get("contact")), answers=data.get("answers") or {},
         summary=data.get("summary"), provisional=bool(data.get("provisional")),
         created_at=now, updated_at=now,
     )
@@ -87,7 +96,7 @@ def update(
         case.answers = deep_merge(case.answers or {}, data["answers"])
         changed["answers"] = data["answers"]
     if data.get("contact"):
-        case.contact = {**(case.contact or {}), **data["contact"]}
+        case.contact = {**(case.contact or {}), **_contact(data["contact"])}
         changed["contact_fields"] = sorted(data["contact"])
     if data.get("organisation_code"):
         case.organisation = _organisation(session, data["organisation_code"])
