@@ -1,0 +1,31 @@
+"""Pure triage rules for the helpline: no web framework, database, network or clock.
+
+Callers pass `now`; rule files in rules/ are loaded lazily and cached.
+"""
+from api.triage.crisis import contains_crisis_words
+from api.triage.manager import ManagerDecision, decide_manager
+from api.triage.ruleset import (
+    URGENCY_ORDER,
+    RuleSet,
+    RuleSetError,
+    load_manager_rules,
+    load_ruleset,
+    load_sharps_rules,
+    raise_only,
+)
+from api.triage.sharps import SharpsDecision, decide_sharps
+
+__all__ = [
+    "URGENCY_ORDER",
+    "ManagerDecision",
+    "RuleSet",
+    "RuleSetError",
+    "SharpsDecision",
+    "contains_crisis_words",
+    "decide_manager",
+    "decide_sharps",
+    "load_manager_rules",
+    "load_ruleset",
+    "load_sharps_rules",
+    "raise_only",
+]

@@ -1,0 +1,308 @@
+"""Derive named facts from raw answers; rule files test these facts, never raw answers.
+
+Answers arrive half-filled, with nulls, odd strings and wrong types. Every
+reader here turns anything it does not recognise into "unknown" (or None),
+and every fact is defined so that unknown leans towards the riskier reading:
+a person who cannot answer must never be triaged as routine.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterable, Mapping
+
+from api.triage.crisis import crisis_phrases_in, find_phrases, normalise_text
+
+# Marker for a numeric fact: rule files test it with ranges (min/max/above/below).
+NUMBER = "number"
+
+EXPOSURE_TYPES = frozenset({"percutaneous", "mucocutaneous", "non_intact_skin", "intact_skin"})
+SIGNIFICANT_ROUTES = frozenset({"percutaneous", "mucocutaneous", "non_intact_skin"})
+FLUIDS = frozenset({"blood", "blood_stained", "high_risk_other", "low_risk"})
+HIGH_RISK_FLUIDS = frozenset({"blood", "blood_stained", "high_risk_other"})
+DEVICE_KINDS = frozenset({"hollow_bore_needle", "solid_needle", "scalpel", "lancet", "other", "none"})
+VIRUS_STATUSES = frozenset({"positive", "negative"})
+RISK_FACTORS = frozenset({"injecting_drug_use", "high_prevalence_country", "msm", "known_viraemic", "other"})
+HBV_RECIPIENT = frozenset({"responder", "non_responder", "partial", "unvaccinated"})
+
+# The facts each line's rule files may test, with the values each can take.
+# None (unknown) is always allowed as well. The loader rejects anything else,
+# so a typo in a rule file fails loudly instead of silently never firing.
+SHARPS_FACTS: Mapping[str, frozenset | str] = {
+    "exposure_type": EXPOSURE_TYPES | {"unknown"},
+    "route": frozenset({"significant", "not_significant", "unknown"}),
+    "fluid_risk": frozenset({"high", "low", "unknown"}),
+    "clean_sharp": frozenset({True, False}),
+    "exposure": frozenset({"significant", "possibly_significant", "not_significant"}),
+    "hiv_risk": frozenset({"positive", "suspected", "unknown_source", "negative"}),
+    "hbv_risk": frozenset({"positive", "unknown", "negative"}),
+    "hcv_risk": frozenset({"positive", "unknown", "negative"}),
+    "recipient_hbv_status": HBV_RECIPIENT | {"unknown"},
+    "recipient_protected": frozenset({True, False}),
+    "pregnant_or_breastfeeding": frozenset({True, False}),
+    "known_bbv_positive_source": frozenset({True, False}),
+    "time_in_future": frozenset({True, False}),
+    "hours_since_exposure": NUMBER,
+}
+
+MANAGER_FACTS: Mapping[str, frozenset | str] = {
+    "kind": frozenset({"crisis", "referral", "advice", "exposure", "unknown"}),
+    "crisis": frozenset({True, False}),
+    "complex": frozenset({True, False}),
+    "physician_topic": frozenset({True, False}),
+    "needs_physician": frozenset({True, False}),
+    "reason": frozenset({"mental_health", "musculoskeletal", "other", "unknown"}),
+    "urgency_requested": frozenset({"routine", "urgent", "unknown"}),
+    "work_related": frozenset({True, False}),
+}
+
+FACT_SCHEMAS: Mapping[str, Mapping[str, frozenset | str]] = {
+    "sharps": SHARPS_FACTS,
+    "manager": MANAGER_FACTS,
+}
+
+
+# --- tolerant readers -------------------------------------------------------
+
+def _mapping(value: Any) -> Mapping:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _choice(value: Any, allowed: Iterable[str]) -> str:
+    """A vocabulary word, forgiving case, spaces and hyphens; anything else is 'unknown'."""
+    if not isinstance(value, str):
+        return "unknown"
+    word = value.strip().lower().replace("-", "_").replace(" ", "_")
+    return word if word in allowed else "unknown"
+
+
+def _flag(value: Any) -> bool | None:
+    """Only a real boolean counts; null, strings and numbers are 'don't know'."""
+    return value if isinstance(value, bool) else None
+
+
+def _risk_factors(value: Any) -> frozenset[str]:
+    # null means "don't know" and [] means "none known": both give no factor here,
+    # and an unknown HIV status without factors is then 'unknown_source'.
+    if not isinstance(value, (list, tuple)):
+        return frozenset()
+    return frozenset(_choice(v, RISK_FACTORS) for v in value) - {"unknown"}
+
+
+def parse_occurred_at(value: Any) -> datetime | None:
+    """An aware datetime from a datetime or ISO string; None when there is no usable time."""
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str):
+        text = value.strip()
+        # A date without a time would read as midnight and could wrongly
+        # close the PEP window, so a bare date counts as unknown time.
+        if len(text) <= 10:
+            return None
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            return None
+    else:
+        return None  # includes plain dates, numbers and None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
+def hours_since(occurred: datetime | None, now: datetime, future_tolerance: timedelta) -> tuple[float | None, bool]:
+    """(hours elapsed or None, whether the time was too far in the future to trust)."""
+    if occurred is None:
+        return None, False
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=timezone.utc)
+    try:
+        elapsed = now - occurred
+    except (OverflowError, ValueError):
+        return None, False
+    if elapsed < -future_tolerance:
+        return None, True
+    # A few minutes in the future is clock skew or rounding: call it "just now".
+    return max(elapsed.total_seconds() / 3600.0, 0.0), False
+
+
+# --- sharps -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SharpsFacts:
+    exposure_type: str
+    route: str
+    fluid_risk: str
+    clean_sharp: bool
+    exposure: str
+    hiv_risk: str
+    hbv_risk: str
+    hcv_risk: str
+    recipient_hbv_status: str
+    recipient_protected: bool
+    pregnant_or_breastfeeding: bool | None
+    known_bbv_positive_source: bool
+    time_in_future: bool
+    hours_since_exposure: float | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _virus_status(source: Mapping, virus: str, identified: bool | None) -> str:
+    status = _choice(source.get(virus), VIRUS_STATUSES)
+    # An unidentified source cannot have a known negative status; a reported
+    # positive is kept, because believing it is the safer mistake.
+    if identified is False and status == "negative":
+        return "unknown"
+    return status
+
+
+def derive_sharps_facts(
+    answers: Any, *, now: datetime, future_tolerance: timedelta = timedelta(minutes=10)
+) -> SharpsFacts:
+    answers = _mapping(answers)
+    device = _mapping(answers.get("device"))
+    source = _mapping(answers.get("source"))
+    recipient = _mapping(answers.get("recipient"))
+
+    exposure_type = _choice(answers.get("exposure_type"), EXPOSURE_TYPES)
+    if exposure_type in SIGNIFICANT_ROUTES:
+        route = "significant"
+    elif exposure_type == "intact_skin":
+        route = "not_significant"
+    else:
+        route = "unknown"
+
+    fluid = _choice(answers.get("fluid"), FLUIDS)
+    visible_blood = _flag(device.get("visible_blood"))
+    if fluid in HIGH_RISK_FLUIDS or (visible_blood is True and fluid in ("low_risk", "unknown")):
+        # Blood seen on the sharp outranks whatever the fluid was called.
+        fluid_risk = "high"
+    elif fluid == "low_risk":
+        fluid_risk = "low"
+    else:
+        fluid_risk = "unknown"
+
+    # Only an explicit "not used" makes a sharp clean, and only when the injury
+    # was (or may have been) from a sharp: a splash has nothing to be clean.
+    clean_sharp = (
+        _flag(device.get("used")) is False
+        and exposure_type in ("percutaneous", "unknown")
+        and _choice(device.get("kind"), DEVICE_KINDS) != "none"
+    )
+
+    if route == "not_significant" or fluid_risk == "low" or clean_sharp:
+        exposure = "not_significant"
+    elif route == "significant" and fluid_risk == "high":
+        exposure = "significant"
+    else:
+        exposure = "possibly_significant"  # something is unknown: tiered like significant
+
+    identified = _flag(source.get("identified"))
+    factors = _risk_factors(source.get("risk_factors"))
+    hiv = _virus_status(source, "hiv", identified)
+    if hiv == "positive" or ("known_viraemic" in factors and hiv != "negative"):
+        hiv_risk = "positive"
+    elif hiv == "negative":
+        hiv_risk = "negative"
+    elif factors:
+        hiv_risk = "suspected"
+    else:
+        hiv_risk = "unknown_source"
+    hbv_risk = _virus_status(source, "hbv", identified)
+    hcv_risk = _virus_status(source, "hcv", identified)
+
+    hbv_status = _choice(recipient.get("hbv_status"), HBV_RECIPIENT)
+    pregnant, breastfeeding = _flag(recipient.get("pregnant")), _flag(recipient.get("breastfeeding"))
+    if pregnant or breastfeeding:
+        pregnant_or_breastfeeding: bool | None = True
+    elif pregnant is False and breastfeeding is False:
+        pregnant_or_breastfeeding = False
+    else:
+        pregnant_or_breastfeeding = None
+
+    hours, in_future = hours_since(parse_occurred_at(answers.get("occurred_at")), now, future_tolerance)
+
+    return SharpsFacts(
+        exposure_type=exposure_type,
+        route=route,
+        fluid_risk=fluid_risk,
+        clean_sharp=clean_sharp,
+        exposure=exposure,
+        hiv_risk=hiv_risk,
+        hbv_risk=hbv_risk,
+        hcv_risk=hcv_risk,
+        recipient_hbv_status=hbv_status,
+        recipient_protected=hbv_status == "responder",
+        pregnant_or_breastfeeding=pregnant_or_breastfeeding,
+        known_bbv_positive_source="positive" in (hiv_risk, hbv_risk, hcv_risk),
+        time_in_future=in_future,
+        hours_since_exposure=hours,
+    )
+
+
+# --- manager ----------------------------------------------------------------
+
+# Free-text answer fields that say what a referral or question is about.
+_TOPIC_FIELDS = ("reason", "topic", "topics", "question", "questions")
+# Deep enough for any real answers; stops a pathological nesting from recursing forever.
+_MAX_DEPTH = 20
+
+
+def iter_strings(value: Any, depth: int = 0) -> Iterable[str]:
+    """Every string inside nested answers (values only, not keys)."""
+    if depth > _MAX_DEPTH:
+        return
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from iter_strings(item, depth + 1)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from iter_strings(item, depth + 1)
+
+
+@dataclass(frozen=True)
+class ManagerFacts:
+    kind: str
+    crisis: bool
+    complex: bool | None
+    physician_topic: bool
+    needs_physician: bool
+    reason: str
+    urgency_requested: str
+    work_related: bool | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def derive_manager_facts(
+    kind: Any, answers: Any, *, text: Any = None, physician_topics: Iterable[str] = ()
+) -> ManagerFacts:
+    answers = _mapping(answers)
+    kind_word = _choice(kind, ("crisis", "referral", "advice", "exposure"))
+    # Crisis words anywhere (the latest message or any answer) override the request.
+    crisis = (
+        kind_word == "crisis"
+        or answers.get("crisis") is True
+        or bool(crisis_phrases_in(text))
+        or any(crisis_phrases_in(s) for s in iter_strings(answers))
+    )
+    topics = tuple(normalise_text(t) for t in physician_topics)
+    topic_text = " ".join(s.replace("_", " ") for f in _TOPIC_FIELDS for s in iter_strings(answers.get(f)))
+    physician_topic = bool(find_phrases(topic_text, topics))
+    complex_case = _flag(answers.get("complex"))
+    requested = _choice(answers.get("urgency_requested"), ("routine", "urgent", "emergency"))
+    return ManagerFacts(
+        kind=kind_word,
+        crisis=crisis,
+        complex=complex_case,
+        physician_topic=physician_topic,
+        needs_physician=complex_case is True or physician_topic,
+        reason=_choice(answers.get("reason"), ("mental_health", "musculoskeletal", "other")),
+        # A manager asking for "emergency" gets the urgent referral path;
+        # a real emergency is the crisis route.
+        urgency_requested="urgent" if requested == "emergency" else requested,
+        work_related=_flag(answers.get("work_related")),
+    )
