@@ -141,6 +141,7 @@ class CaseUpdate(BaseModel):
 class CaseNoteCreate(BaseModel):
     note: str = Field(min_length=1, max_length=4000)
     actor: str = Field("api", min_length=1, max_length=120)
+    rating: int | None = Field(None, ge=1, le=5, description="A 1-5 satisfaction rating: stored as a 'rating' event.")
 
 
 class CaseStatusChange(BaseModel):

@@ -90,7 +90,7 @@ def list_events(ref: str, session: SessionDep, _: ApiActor):
 @router.post("/{ref}/events", response_model=CaseEventRead, status_code=status.HTTP_201_CREATED)
 def add_note(ref: str, body: CaseNoteCreate, session: SessionDep, now: NowDep, _: ApiActor):
     case = cases.get_by_ref(session, ref)
-    cases.add_note(session, case, note=body.note, actor=body.actor, now=now)
+    cases.add_note(session, case, note=body.note, actor=body.actor, now=now, rating=body.rating)
     session.commit()
     return audit.events_for(session, case)[-1]
 

@@ -181,9 +181,13 @@ def _hold_reason(case: Case, decision: dict[str, Any]) -> str:
     return "outside working hours"
 
 
-def add_note(session: Session, case: Case, *, note: str, actor: str, now: datetime) -> None:
+def add_note(session: Session, case: Case, *, note: str, actor: str, now: datetime, rating: int | None = None) -> None:
     case.updated_at = now
-    audit.log_event(session, case, type="note", actor=actor, now=now, description=note, details={})
+    if rating is not None:
+        audit.log_event(session, case, type="rating", actor=actor, now=now, description=note,
+                        details={"score": rating})
+    else:
+        audit.log_event(session, case, type="note", actor=actor, now=now, description=note, details={})
 
 
 def change_status(session: Session, case: Case, *, status: str, actor: str, now: datetime,
