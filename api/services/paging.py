@@ -162,11 +162,15 @@ def has_sent_pages(case: Case) -> bool:
     return any(p.sent_at is not None for p in case.pages)
 
 
+def due_page_ids(session: Session, *, status: str, now: datetime) -> list[int]:
+    """Candidates only: each is claimed again with a conditional UPDATE before use."""
+    column = Page.ack_deadline if status == PageStatus.pending else Page.not_before
+    return list(session.scalars(select(Page.id).where(Page.status == status, column <= now).order_by(Page.id)))
+
+
 def fire_overdue(session: Session, *, now: datetime, settings: Settings) -> int:
     """Escalate every page whose deadline passed unacknowledged. Returns rounds paged."""
-    due = list(session.scalars(
-        select(Page.id).where(Page.status == PageStatus.pending, Page.ack_deadline <= now).order_by(Page.id)
-    ))
+    due = due_page_ids(session, status=PageStatus.pending, now=now)
     rounds = 0
     for page_id in due:
         claimed = session.execute(
@@ -194,9 +198,7 @@ def fire_overdue(session: Session, *, now: datetime, settings: Settings) -> int:
 
 
 def release_scheduled(session: Session, *, now: datetime, settings: Settings) -> int:
-    due = list(session.scalars(
-        select(Page.id).where(Page.status == PageStatus.scheduled, Page.not_before <= now).order_by(Page.id)
-    ))
+    due = due_page_ids(session, status=PageStatus.scheduled, now=now)
     released = 0
     for page_id in due:
         claimed = session.execute(
