@@ -19,7 +19,7 @@ from api.schemas import (
     ReferralAnswersCreate,
     SharpsAnswers,
 )
-from api.services import audit, cases
+from api.services import audit, cases, rota
 from api.services.views import case_read, case_status_read
 
 router = APIRouter(prefix="/api/cases", tags=["cases"])
@@ -57,7 +57,8 @@ def list_cases(
     limit: int = Query(200, ge=1, le=1000),
 ):
     rows = cases.list_cases(session, line=line, status=status, urgency=urgency, limit=limit)
-    return {"data": [case_read(session, c, now=now) for c in rows], "count": len(rows)}
+    snapshot = rota.snapshot(session, now)
+    return {"data": [case_read(session, c, now=now, snapshot=snapshot) for c in rows], "count": len(rows)}
 
 
 @router.get("/{ref}", response_model=CaseRead)

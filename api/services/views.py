@@ -6,14 +6,16 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from api.domain.escalation import RotaSnapshot
 from api.models import Case
 from api.services import rota
 from api.services.paging import page_view
 from api.services.summary import case_summary
 
 
-def case_read(session: Session, case: Case, *, now: datetime) -> dict[str, Any]:
-    snapshot = rota.snapshot(session, now)
+def case_read(session: Session, case: Case, *, now: datetime, snapshot: RotaSnapshot | None = None) -> dict[str, Any]:
+    """`snapshot` lets a list share one rota look-up instead of one per case."""
+    snapshot = snapshot or rota.snapshot(session, now)
     on_call = snapshot.primary[0] if snapshot.primary else (snapshot.backup[0] if snapshot.backup else None)
     org = case.organisation
     return {

@@ -65,6 +65,11 @@ def test_overdue_deadline_fires_after_kill_and_restart(tmp_path):
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
     assert [p["tier"] for p in case["pages"]] == ["primary"]
+    # The page is written with the decision, in the same transaction.
+    from datetime import datetime
+
+    sent = datetime.fromisoformat(case["pages"][0]["sent_at"])
+    assert (sent - datetime.fromisoformat(case["created_at"])).total_seconds() < 2
 
     time.sleep(2.5)  # the deadline passes while nothing is running
     proc = _start(env, port)
