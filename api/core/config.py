@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     twilio_from_number: str = ""
 
     rasa_url: str = "http://127.0.0.1:5005"
+    # Seconds the API waits for Rasa before answering with the safe answer and opening a case.
+    rasa_timeout_seconds: float = Field(4.0, gt=0)
 
     # Escalation policy. Seconds so that a real run can be made short for a demo.
     ack_seconds_emergency: float = Field(300, gt=0)

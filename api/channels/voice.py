@@ -1,0 +1,273 @@
+"""Twilio voice: a spoken conversation with the bot, and a warm transfer for an emergency.
+
+    POST /twilio/voice                 a call comes in: turn 0 (the greeting)
+    POST /twilio/voice/gather?turn=N   what the caller said or pressed: turn N
+    POST /twilio/voice/dial-status     the transfer's Dial ended (answered, or try the next)
+    POST /twilio/voice/whisper?ref=    read to the practitioner before connecting
+    POST /twilio/voice/whisper/accept  the practitioner pressed a key: connect
+
+Each turn's idempotency key is CallSid + turn number (the turn is in the Gather's action
+URL), so a retried request gets the stored TwiML and never a second turn or case.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request, Response
+from sqlalchemy.orm import Session
+from twilio.twiml.voice_response import VoiceResponse
+
+from api.channels import texts
+from api.channels.security import TwilioParams
+from api.core.config import Settings
+from api.deps import SessionDep, SettingsDep
+from api.enums import Urgency
+from api.services import relay, rota
+from api.services.relay import Button, Reply, Turn
+from api.services.summary import case_summary
+
+log = logging.getLogger("helpline.channels.voice")
+
+router = APIRouter(prefix="/twilio/voice", tags=["twilio"], include_in_schema=False)
+
+XML = "application/xml"
+VOICE = "Polly.Amy"  # British English (Amazon Polly, offered by Twilio)
+LANGUAGE = "en-GB"
+SILENCES_BEFORE_GOODBYE = 3
+DIAL_TIMEOUT_SECONDS = 20  # ring a mobile this long: shorter than most voicemail pick-ups
+HINTS = (
+    "needlestick, needle, sharps, scalpel, lancet, bite, cut, splash, blood, eye, mouth, nose, "
+    "broken skin, HIV, hepatitis B, hepatitis C, vaccinated, yes, no, don't know, not sure, "
+    "nurse, doctor, pharmacist, manager, emergency, repeat, start again, stop, talk to a person"
+)
+
+GREETING_TEXT = "(call started)"
+TRANSFER_TEXT = ("I am now putting you through to the on-call occupational health practitioner. "
+                 "Please stay on the line.")
+BACKUP_TEXT = "The on-call practitioner did not answer. I am trying the backup practitioner now."
+NOBODY_TEXT = (
+    "I could not reach a practitioner by phone. Please go to your nearest emergency department now "
+    "and tell them about the injury. If a life is at risk, call 999. The on-call practitioner has been "
+    "sent a text with your details and will call you back."
+)
+CONTINUE_TEXT = "If you want to tell me more, say it now. Otherwise you can hang up."
+GOODBYE_TEXT = ("Thank you for calling the occupational health helpline. If anything changes, call or "
+                "text this number again. Goodbye.")
+SILENCE_TEXT = "Sorry, I did not hear anything."
+SILENT_GOODBYE_TEXT = (
+    "I have not heard anything, so I will end the call. If you have had a needlestick or splash, "
+    "let it bleed, wash it with soap and running water, and if in doubt go to the emergency department now. "
+    "If a life is at risk, call 999. You can also text this number. Goodbye."
+)
+
+
+def _url(settings: Settings, path: str) -> str:
+    return settings.public_base_url.rstrip("/") + path
+
+
+def _say(parent: Any, text: str) -> None:
+    text = texts.speakable(text)
+    if text:
+        parent.say(text, voice=VOICE, language=LANGUAGE)
+
+
+def _buttons(replies: list[Reply]) -> tuple[Button, ...]:
+    for reply in reversed(replies):
+        if reply.buttons:
+            return reply.buttons
+    return ()
+
+
+def _gather(response: VoiceResponse, settings: Settings, *, replies: list[Reply], turn: int, silence: int = 0,
+            preface: str | None = None) -> None:
+    """Ask (the bot's messages inside a Gather), then re-prompt on silence."""
+    buttons = _buttons(replies)
+    hints = ", ".join([b.title for b in buttons if len(b.title) <= 100] + [HINTS])
+    gather = response.gather(
+        input="speech dtmf", action=_url(settings, f"/twilio/voice/gather?turn={turn}"), method="POST",
+        language=LANGUAGE, hints=hints, speech_timeout="auto", timeout=6,
+        num_digits=1 if 0 < len(buttons) <= 9 else None,
+    )
+    if preface:
+        _say(gather, preface)
+    for reply in replies:
+        _say(gather, reply.text)
+    if buttons:
+        _say(gather, texts.keypad_choices(buttons) + " Or say your answer.")
+    response.redirect(_url(settings, f"/twilio/voice/gather?turn={turn}&silence={silence + 1}"), method="POST")
+
+
+def _dial(response: VoiceResponse, settings: Settings, *, target: dict[str, Any], ref: str, attempt: int,
+          caller_id: str | None) -> None:
+    dial = response.dial(
+        action=_url(settings, f"/twilio/voice/dial-status?attempt={attempt}"), method="POST",
+        timeout=DIAL_TIMEOUT_SECONDS, answer_on_bridge=True, caller_id=caller_id or None,
+    )
+    dial.number(target["mobile"], url=_url(settings, f"/twilio/voice/whisper?ref={quote(ref)}"), method="POST")
+
+
+def _targets(session: Session, now: datetime) -> list[dict[str, Any]]:
+    """Primary on call first, then the backup, from the rota at this moment."""
+    snapshot = rota.snapshot(session, now)
+    targets: list[dict[str, Any]] = []
+    seen: set[int] = set()
+    for tier, people in (("primary", snapshot.primary), ("backup", snapshot.backup)):
+        for person in people:
+            if person.id not in seen:
+                seen.add(person.id)
+                targets.append({"id": person.id, "name": person.name, "mobile": person.mobile, "tier": tier})
+    return targets
+
+
+def _answer_turn(session: Session, settings: Settings, turn: Turn, params: dict[str, str], *, now: datetime,
+                 next_turn: int) -> str:
+    """The TwiML after a turn: the bot's words and the next question, or, for an emergency,
+    the bot's words (first aid, emergency department) and a warm transfer."""
+    call_sid = turn.inbound.conversation_id
+    response = VoiceResponse()
+    case = relay.open_case_for(session, call_sid)
+    if case is not None and case.urgency == Urgency.emergency and relay.transfer_of(session, call_sid) is None:
+        targets = _targets(session, now)
+        if relay.start_transfer(session, turn, case, targets=targets, text=TRANSFER_TEXT, now=now) is not None:
+            for reply in turn.replies:
+                _say(response, reply.text)
+            if targets:
+                _say(response, TRANSFER_TEXT)
+                _dial(response, settings, target=targets[0], ref=case.ref, attempt=0, caller_id=params.get("To"))
+            else:
+                _gather(response, settings, replies=[], turn=next_turn, preface=f"{NOBODY_TEXT} {CONTINUE_TEXT}")
+            return str(response)
+    _gather(response, settings, replies=turn.replies, turn=next_turn)
+    return str(response)
+
+
+def _voice_turn(request: Request, session: Session, settings: Settings, params: dict[str, str], *, number: int,
+                text: str, details: dict[str, Any], spoken: str | None = None) -> Response:
+    clock = request.app.state.clock
+    call_sid = params.get("CallSid", "")
+    phone = relay.phone_or_none(params.get("From"))
+    turn = relay.start_turn(session, provider_sid=f"{call_sid}:{number}", conversation_id=call_sid,
+                            channel="voice", text=text, now=clock(), details=details)
+    if not turn.new:
+        stored = (turn.inbound.details or {}).get("twiml")
+        if stored is not None:
+            return Response(stored, media_type=XML)
+        turn = relay.settle(session, turn, settings=settings, clock=clock, phone=phone)
+    else:
+        message = spoken
+        if number > 0:
+            buttons = relay.last_buttons(session, call_sid, before_id=turn.inbound.id)
+            digits = details.get("digits")
+            chosen = texts.pick(buttons, texts.choice_number(digits) if digits else
+                                texts.choice_number(text, spoken=True))
+            if chosen:
+                message = chosen.payload
+                turn.inbound.details = {**(turn.inbound.details or {}), "choice": chosen.as_dict()}
+                session.commit()
+        turn = relay.relay(session, turn, settings=settings, clock=clock, phone=phone, message=message)
+    twiml = _answer_turn(session, settings, turn, params, now=clock(), next_turn=number + 1)
+    relay.remember_response(session, turn, "twiml", twiml)
+    return Response(twiml, media_type=XML)
+
+
+@router.post("")
+def incoming_call(params: TwilioParams, request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    details = {"withheld": relay.phone_or_none(params.get("From")) is None}
+    return _voice_turn(request, session, settings, params, number=0, text=GREETING_TEXT, details=details,
+                       spoken="/greet")
+
+
+@router.post("/gather")
+def gathered(params: TwilioParams, request: Request, session: SessionDep, settings: SettingsDep,
+             turn: int = 1, silence: int = 0) -> Response:
+    speech = (params.get("SpeechResult") or "").strip()
+    digits = (params.get("Digits") or "").strip()
+    if not speech and not digits:
+        response = VoiceResponse()
+        silence = max(silence, 1)
+        if silence >= SILENCES_BEFORE_GOODBYE:
+            _say(response, SILENT_GOODBYE_TEXT)
+            response.hangup()
+        else:
+            replies = relay.last_replies(session, params.get("CallSid", ""))
+            _gather(response, settings, replies=replies, turn=turn, silence=silence, preface=SILENCE_TEXT)
+        return Response(str(response), media_type=XML)
+    details: dict[str, Any] = {"speech": speech or None, "digits": digits or None}
+    if params.get("Confidence"):
+        details["confidence"] = params["Confidence"]
+    return _voice_turn(request, session, settings, params, number=turn, text=speech or digits, details=details)
+
+
+@router.post("/dial-status")
+def dial_status(params: TwilioParams, request: Request, session: SessionDep, settings: SettingsDep,
+                attempt: int = 0) -> Response:
+    call_sid = params.get("CallSid", "")
+    status = (params.get("DialCallStatus") or "").lower()
+    now = request.app.state.clock()
+    transfer = relay.transfer_of(session, call_sid)
+    info = (transfer.details or {}).get("transfer", {}) if transfer else {}
+    targets: list[dict[str, Any]] = info.get("targets") or []
+    response = VoiceResponse()
+    if status in ("completed", "answered"):
+        _say(response, GOODBYE_TEXT)
+        response.hangup()
+        said = GOODBYE_TEXT
+    elif attempt + 1 < len(targets):
+        _say(response, BACKUP_TEXT)
+        _dial(response, settings, target=targets[attempt + 1], ref=info["ref"], attempt=attempt + 1,
+              caller_id=params.get("To"))
+        said = BACKUP_TEXT
+    else:
+        # Nobody took the call: the caller is told what to do; the text pages carry on.
+        _gather(response, settings, replies=[], turn=relay.highest_turn(session, call_sid) + 1,
+                preface=f"{NOBODY_TEXT} {CONTINUE_TEXT}")
+        said = NOBODY_TEXT
+    row, new = relay.record_dial_result(session, call_sid=call_sid, attempt=attempt, dial_status=status or "unknown",
+                                        text=said, now=now)
+    if not new and (row.details or {}).get("twiml"):
+        return Response(row.details["twiml"], media_type=XML)
+    twiml = str(response)
+    row.details = {**(row.details or {}), "twiml": twiml}
+    session.commit()
+    return Response(twiml, media_type=XML)
+
+
+@router.post("/whisper")
+def whisper(params: TwilioParams, request: Request, session: SessionDep, settings: SettingsDep,
+            ref: str = "") -> Response:
+    """Read to the practitioner who answered, before the caller is connected."""
+    now = request.app.state.clock()
+    case = relay.case_by_ref(session, ref)
+    response = VoiceResponse()
+    gather = response.gather(input="dtmf", num_digits=1, timeout=10, method="POST",
+                             action=_url(settings, f"/twilio/voice/whisper/accept?ref={quote(ref)}"))
+    if case is None:
+        _say(gather, "Occupational health helpline: an emergency caller is waiting. Press 1 to take the call.")
+    else:
+        ed = bool((case.decision or {}).get("go_to_emergency_department"))
+        _say(gather, (
+            f"Occupational health helpline: an {case.urgency or 'urgent'} caller is waiting. "
+            f"Case {texts.spell_ref(case.ref)}. {case_summary(case, now=now)} "
+            + ("The caller has been told to go to the emergency department. " if ed else "")
+            + "Press 1 to take the call."
+        ))
+    _say(response, "No key pressed. The call will go to the next practitioner. Goodbye.")
+    response.hangup()
+    return Response(str(response), media_type=XML)
+
+
+@router.post("/whisper/accept")
+def whisper_accept(params: TwilioParams, request: Request, session: SessionDep, ref: str = "") -> Response:
+    response = VoiceResponse()
+    if not params.get("Digits"):
+        response.hangup()
+        return Response(str(response), media_type=XML)
+    to = relay.phone_or_none(params.get("To") or params.get("Called"))
+    relay.log_case_event(session, ref, type="call_accepted", now=request.app.state.clock(),
+                         description="on-call practitioner took the transferred call",
+                         details={"to_last4": to[-4:] if to else None, "call_sid": params.get("CallSid")})
+    _say(response, "Connecting you now.")
+    return Response(str(response), media_type=XML)

@@ -1,0 +1,147 @@
+"""Rasa down, slow, failing or silent: the safe answer, a case, and nothing lost."""
+from __future__ import annotations
+
+import http.server
+import threading
+import time
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from api.models import Case, CaseEvent
+from api.services.relay import SAFE_ANSWER, sms_conversation_id
+from tests.api.channels.conftest import CALLER, all_cases, messages, turns
+from tests.api.factories import standard_rota
+
+FAILURES = {
+    "down": lambda body: (_ for _ in ()).throw(httpx.ConnectError("connection refused")),
+    "slow": lambda body: (_ for _ in ()).throw(httpx.ReadTimeout("timed out")),
+    "error": lambda body: httpx.Response(500, text="Internal Server Error"),
+    "silent": lambda body: [],
+    "garbage": lambda body: httpx.Response(200, text="<html>proxy error</html>"),
+}
+
+
+@pytest.mark.parametrize("failure", sorted(FAILURES))
+def test_sms_gets_the_safe_answer_and_a_case(twilio, rasa, session_factory, settings, clock, failure):
+    with session_factory() as s:
+        standard_rota(s, now=clock.now)
+    rasa.reply = FAILURES[failure]
+    (body,) = messages(twilio.sms("i stabbed myself with a used needle"))
+    assert body == SAFE_ANSWER
+    for words in ("bleed", "wash", "emergency department", "999", "logged", "on-call practitioner has been told"):
+        assert words in body
+    (case,) = all_cases(session_factory)
+    assert (case.line, case.kind, case.channel) == ("sharps", "exposure", "sms")
+    assert case.conversation_id == sms_conversation_id(settings.session_secret, CALLER)
+    assert case.contact == {"phone": CALLER}
+    assert case.summary == "i stabbed myself with a used needle"
+    assert case.urgency in ("urgent", "emergency")
+    with session_factory() as s:  # the on-call practitioner was paged
+        assert [p.tier for p in s.get(Case, case.id).pages] == ["primary"]
+    inbound, outbound = turns(session_factory)
+    assert inbound.status == "safe_answer" and inbound.details["case_ref"] == case.ref
+    assert outbound.text == SAFE_ANSWER and outbound.details["case_ref"] == case.ref
+
+
+def test_crisis_words_make_it_an_emergency(twilio, rasa, session_factory, clock):
+    with session_factory() as s:
+        standard_rota(s, now=clock.now)
+    rasa.reply = FAILURES["down"]
+    twilio.sms("i want to kill myself")
+    (case,) = all_cases(session_factory)
+    assert case.urgency == "emergency"
+    assert "crisis" in case.decision["rules_fired"]
+
+
+def test_later_words_are_added_to_the_open_case(twilio, rasa, session_factory):
+    rasa.reply = FAILURES["down"]
+    twilio.sms("needle went in my thumb")
+    twilio.sms("the patient has hiv")
+    (case,) = all_cases(session_factory)
+    assert case.summary == "needle went in my thumb\nthe patient has hiv"
+    with session_factory() as s:
+        types = [e.type for e in s.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id))]
+    assert types.count("case_created") == 1 and "answers_added" in types
+
+
+def test_a_case_the_bot_opened_gets_the_words(twilio, rasa, session_factory, settings, clock):
+    from api.services import cases
+
+    cid = sms_conversation_id(settings.session_secret, CALLER)
+    with session_factory() as s:
+        cases.create(s, data={"line": "sharps", "channel": "sms", "conversation_id": cid,
+                              "answers": {"exposure_type": "percutaneous"}}, now=clock.now, settings=settings)
+        s.commit()
+    rasa.reply = FAILURES["slow"]
+    twilio.sms("it was a blood test needle")
+    (case,) = all_cases(session_factory)
+    assert case.summary == "it was a blood test needle"
+    assert case.answers["exposure_type"] == "percutaneous"
+
+
+def test_bot_back_after_an_outage(twilio, rasa, session_factory):
+    rasa.reply = FAILURES["down"]
+    twilio.sms("needlestick")
+    rasa.reply = lambda body: [{"text": "Sorry about that. Let it bleed and wash it."}]
+    assert messages(twilio.sms("hello?")) == ["Sorry about that. Let it bleed and wash it."]
+    assert [t.status for t in turns(session_factory, direction="inbound")] == ["safe_answer", "relayed"]
+
+
+def test_web_chat_gets_the_safe_answer_too(anon, rasa, session_factory):
+    rasa.reply = FAILURES["error"]
+    anon.get("/chat")
+    data = anon.post("/chat/messages", json={"text": "blood splashed in my eye"}).json()
+    assert data["status"] == "safe_answer" and data["messages"][0]["text"] == SAFE_ANSWER
+    (case,) = all_cases(session_factory)
+    assert case.channel == "web" and case.contact == {} and data["case_ref"] == case.ref
+
+
+class _SlowRasa(http.server.BaseHTTPRequestHandler):
+    delay = 3.0
+
+    def do_POST(self):  # noqa: N802
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        time.sleep(self.delay)
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b'[{"text": "too late"}]')
+        except OSError:
+            pass
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_real_slow_rasa_is_cut_off_at_the_timeout(app, twilio, session_factory):
+    """A real socket that answers after 3 s, with a 0.5 s timeout: answered in well under 3 s."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _SlowRasa)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        app.state.settings = app.state.settings.model_copy(
+            update={"rasa_url": f"http://127.0.0.1:{server.server_port}"})
+        started = time.monotonic()
+        (body,) = messages(twilio.sms("needle in my finger"))
+        elapsed = time.monotonic() - started
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert body == SAFE_ANSWER
+    assert elapsed < 1.5, elapsed
+    assert len(all_cases(session_factory)) == 1
+    with session_factory() as s:
+        assert s.scalar(select(Case)).summary == "needle in my finger"
+
+
+def test_a_numbered_choice_is_spelt_out_in_the_case(twilio, rasa, session_factory):
+    rasa.reply = lambda body: [{"text": "What happened?", "buttons": [
+        {"title": "Needlestick or splash", "payload": "/choose_sharps_line"}]}]
+    twilio.sms("hi")
+    rasa.reply = FAILURES["down"]
+    twilio.sms("1")
+    (case,) = all_cases(session_factory)
+    assert case.summary == "1 (Needlestick or splash)"
