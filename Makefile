@@ -17,7 +17,7 @@ PIPELINE := bot/pipeline/en_helpline
 MODEL := models/helpline.tar.gz
 
 .PHONY: help run test setup venvs migrate seed train pipeline test-api test-bot validate stories nlu \
-        lock-api lock-bot clean
+        sms lock-api lock-bot clean
 
 help:
 	@echo "make run    set everything up, then start the API (8000), action server (5055) and Rasa (5005)"
@@ -88,6 +88,10 @@ test: venvs
 	$(MAKE) stories
 	$(MAKE) nlu
 	@echo "make test: all checks passed"
+
+# Text the running API exactly as Twilio would (signed); VOICE=1 for a call's turns.
+sms: .venv-api/.installed .env
+	$(API)/python scripts/sms.py $(if $(VOICE),--voice)
 
 lock-api:
 	$(API)/pip freeze --disable-pip-version-check > requirements/api.txt
