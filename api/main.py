@@ -31,7 +31,7 @@ def create_app(
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     engine = make_engine(settings.database_url)
     session_factory = make_session_factory(engine)
-    notifier = notifier or LogNotifier()
+    notifier = notifier or (channels.TwilioNotifier(settings) if settings.twilio_enabled else LogNotifier())
     worker = DeadlineWorker(session_factory, settings, notifier, clock)
 
     @contextlib.asynccontextmanager
@@ -46,7 +46,9 @@ def create_app(
                 await task
             engine.dispose()
 
-    app = FastAPI(title="Occupational health helpline API", version="0.1.0", lifespan=lifespan)
+    # The docs are served by api.web, to a signed-in user or the API token holder only.
+    app = FastAPI(title="Occupational health helpline API", version="0.1.0", lifespan=lifespan,
+                  docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = session_factory

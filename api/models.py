@@ -231,6 +231,23 @@ class UserAccount(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
+    # Sessions issued before this moment are void: signing out ends every session of the account.
+    sessions_valid_after: Mapped[datetime | None]
     created_at: Mapped[datetime]
 
     organisation: Mapped[Organisation | None] = relationship(lazy="joined")
+
+
+class UserEvent(Base):
+    """Append-only audit of sign-ins, failed attempts, lock-outs and sign-outs."""
+
+    __tablename__ = "user_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="RESTRICT"), index=True)
+    email: Mapped[str] = mapped_column(String(254))  # as typed, so attempts on unknown accounts are kept too
+    type: Mapped[str] = mapped_column(String(32))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(255))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(index=True)

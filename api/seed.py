@@ -15,6 +15,7 @@ from api.core.config import Settings
 from api.core.db import make_engine, make_session_factory
 from api.enums import OrganisationType, PractitionerRole, ShiftTier
 from api.models import Organisation, Practitioner, RotaShift
+from api.services.accounts import seed_accounts
 
 # Ofcom's drama ranges: these numbers are reserved for fiction and never ring anyone.
 DEMO_PRACTITIONERS = [
@@ -67,10 +68,19 @@ def main() -> None:
     argparse.ArgumentParser(description=__doc__).parse_args()
     settings = Settings()
     engine = make_engine(settings.database_url)
+    accounts: dict[str, tuple[str, str]] = {}
     with make_session_factory(engine)() as session:
-        counts = seed(session, now=datetime.now(timezone.utc))
+        now = datetime.now(timezone.utc)
+        counts = seed(session, now=now)
+        if settings.environment == "development":
+            accounts = seed_accounts(session, now, environment=settings.environment)
+            session.commit()
     engine.dispose()
     print(f"demo data loaded: {counts}")
+    if accounts:
+        print("demo dashboard accounts (development only; new passwords each run), sign in at /login:")
+        for role, (email, password) in accounts.items():
+            print(f"  {role:<14} {email:<40} {password}")
 
 
 if __name__ == "__main__":

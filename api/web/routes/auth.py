@@ -1,0 +1,84 @@
+"""Sign-in, sign-out and the home redirect."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from starlette.responses import RedirectResponse, Response
+
+from api.deps import NowDep, SessionDep, SettingsDep
+from api.services import accounts
+from api.web import session as web_session
+from api.web.deps import Csrf, CurrentUser, SignInRequired, WebRoute, WebUser, current_user, safe_next
+from api.web.rendering import render
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+
+
+def home_for(user: WebUser) -> str:
+    return "/referrals" if user.is_manager else "/dashboard"
+
+
+def _client(request: Request) -> dict[str, str | None]:
+    return {"ip": request.client.host if request.client else None, "user_agent": request.headers.get("user-agent")}
+
+
+def _login_page(request: Request, settings, *, next_url: str, email: str = "", error: str | None = None,
+                status_code: int = 200) -> Response:
+    token = web_session.new_token()
+    response = render(request, "login.html", {"login_csrf": token, "next": next_url, "email": email,
+                                              "error": error}, status_code=status_code)
+    web_session.write_login_token(response, settings, token)
+    return response
+
+
+@router.get("/")
+def home(user: CurrentUser):
+    return RedirectResponse(home_for(user), status_code=303)
+
+
+@router.get("/login")
+def login_form(request: Request, session: SessionDep, settings: SettingsDep, now: NowDep, next: str = "/"):
+    try:
+        user = current_user(request, session, settings, now)
+    except SignInRequired:
+        return _login_page(request, settings, next_url=safe_next(next))
+    return RedirectResponse(safe_next(next, home_for(user)) if next != "/" else home_for(user), status_code=303)
+
+
+@router.post("/login")
+def login(
+    request: Request, session: SessionDep, settings: SettingsDep, now: NowDep,
+    email: Annotated[str, Form(max_length=254)] = "", password: Annotated[str, Form(max_length=1024)] = "",
+    csrf_token: Annotated[str, Form(max_length=128)] = "", next: Annotated[str, Form(max_length=2000)] = "/",
+):
+    expected = web_session.read_login_token(request.cookies.get(web_session.LOGIN_COOKIE), settings)
+    if not web_session.tokens_match(csrf_token, expected):
+        return _login_page(request, settings, next_url=safe_next(next), email=email, status_code=403,
+                           error="The sign-in form had expired. Please try again.")
+    result = accounts.authenticate(session, email=email, password=password, now=now, **_client(request))
+    session.commit()
+    if not result.ok:
+        if result.locked_until is not None:
+            error = (f"This account is locked for {accounts.LOCK_MINUTES} minutes after "
+                     f"{accounts.MAX_FAILED_SIGN_INS} failed sign-ins. Try again later or ask an administrator.")
+        else:
+            error = "Email or password not recognised."
+        return _login_page(request, settings, next_url=safe_next(next), email=email, error=error, status_code=401)
+    user = WebUser(account=result.user, csrf="")
+    target = safe_next(next, home_for(user))
+    if target in ("/", "/login"):
+        target = home_for(user)
+    response = RedirectResponse(target, status_code=303)
+    web_session.write_session(response, settings, user_id=result.user.id, now=now)
+    response.delete_cookie(web_session.LOGIN_COOKIE, path="/")
+    return response
+
+
+@router.post("/logout", dependencies=[Csrf])
+def logout(request: Request, user: CurrentUser, session: SessionDep, now: NowDep):
+    accounts.sign_out(session, user.account, now=now, **_client(request))
+    session.commit()
+    response = RedirectResponse("/login", status_code=303)
+    web_session.clear_session(response)
+    return response

@@ -1,0 +1,141 @@
+"""The live queue (/dashboard) and the case page (/cases/{ref}) with its actions."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Form, Request
+from sqlalchemy.orm import Session
+from starlette.responses import RedirectResponse, Response
+
+from api.deps import NowDep, SessionDep, SettingsDep
+from api.domain.case_lifecycle import IllegalTransition
+from api.models import Case
+from api.services import cases, casework, queue, rota
+from api.web.deps import ClinicalUser, Csrf, StaffUser, WebRoute, WebUser, is_htmx, safe_next
+from api.web.rendering import render
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+
+DONE = {
+    "acknowledged": "Page acknowledged.", "owned": "You now own this case.", "note": "Note added.",
+    "callback": "Call-back recorded.", "status": "Status changed.", "closed": "Case closed.",
+    "released": "Outcome report released to the organisation's managers.",
+}
+Text = Annotated[str, Form(max_length=4000)]
+
+
+def _queue_context(session: Session, user: WebUser, now) -> dict:
+    rows = queue.open_queue(session, now=now, practitioner_id=user.account.practitioner_id)
+    return {
+        "rows": rows, "on_call": rota.snapshot(session, now),
+        "emergencies_waiting": sum(1 for r in rows if r.emergency and r.unacknowledged),
+        "overdue": sum(1 for r in rows if r.clock.overdue),
+    }
+
+
+@router.get("/dashboard")
+def dashboard(request: Request, user: StaffUser, session: SessionDep, now: NowDep):
+    return render(request, "dashboard.html", _queue_context(session, user, now))
+
+
+@router.get("/dashboard/queue")
+def dashboard_queue(request: Request, user: StaffUser, session: SessionDep, now: NowDep):
+    return render(request, "_queue.html", _queue_context(session, user, now))
+
+
+def _case_page(request: Request, session: Session, user: WebUser, ref: str, now, *, error: str | None = None,
+               status_code: int = 200) -> Response:
+    case = cases.get_by_ref(session, ref)
+    page = casework.case_page(session, case, now=now, practitioner_id=user.account.practitioner_id)
+    today = now.astimezone(ZoneInfo(request.app.state.settings.timezone)).date()
+    return render(request, "case.html", {
+        "p": page, "c": case, "error": error, "done": DONE.get(request.query_params.get("done", "")),
+        "outcomes": casework.OUTCOMES, "callback_results": casework.CALLBACK_RESULTS, "today": today,
+        "can_release": casework.can_release(case),
+    }, status_code=status_code)
+
+
+@router.get("/cases/{ref}")
+def case_detail(request: Request, ref: str, user: StaffUser, session: SessionDep, now: NowDep):
+    return _case_page(request, session, user, ref, now)
+
+
+def _act(request: Request, session: Session, user: WebUser, ref: str, now, done: str,
+         action: Callable[[Case], None], *, back: str | None = None) -> Response:
+    """Run one change on a case and commit it; a refusal re-renders the page with the reason."""
+    case = cases.get_by_ref(session, ref)
+    try:
+        action(case)
+    except (casework.CaseworkError, IllegalTransition) as exc:
+        session.rollback()
+        if is_htmx(request):
+            return render(request, "_queue.html", {**_queue_context(session, user, now), "error": str(exc)},
+                          status_code=200)
+        return _case_page(request, session, user, ref, now, error=str(exc),
+                          status_code=409 if isinstance(exc, IllegalTransition) else 400)
+    session.commit()
+    session.expire_all()  # re-read what paging and the lifecycle changed before drawing the queue
+    if is_htmx(request):
+        return render(request, "_queue.html", {**_queue_context(session, user, now), "flash": f"{case.ref}: {DONE[done]}"})
+    return RedirectResponse(safe_next(back, f"/cases/{case.ref}?done={done}"), status_code=303)
+
+
+@router.post("/cases/{ref}/acknowledge", dependencies=[Csrf])
+def acknowledge(request: Request, ref: str, user: ClinicalUser, session: SessionDep, now: NowDep,
+                next: Annotated[str, Form(max_length=300)] = ""):
+    return _act(request, session, user, ref, now, "acknowledged", lambda case: casework.acknowledge(
+        session, case, by=user.name, actor=user.actor, now=now, practitioner_id=user.account.practitioner_id),
+        back=next or None)
+
+
+@router.post("/cases/{ref}/take", dependencies=[Csrf])
+def take(request: Request, ref: str, user: ClinicalUser, session: SessionDep, now: NowDep,
+         next: Annotated[str, Form(max_length=300)] = ""):
+    return _act(request, session, user, ref, now, "owned", lambda case: casework.take_ownership(
+        session, case, by=user.name, actor=user.actor, now=now, practitioner_id=user.account.practitioner_id),
+        back=next or None)
+
+
+@router.post("/cases/{ref}/notes", dependencies=[Csrf])
+def add_note(request: Request, ref: str, user: ClinicalUser, session: SessionDep, now: NowDep, note: Text = ""):
+    return _act(request, session, user, ref, now, "note",
+                lambda case: casework.add_note(session, case, note=note, actor=user.actor, now=now))
+
+
+@router.post("/cases/{ref}/callbacks", dependencies=[Csrf])
+def record_callback(request: Request, ref: str, user: ClinicalUser, session: SessionDep, now: NowDep,
+                    result: Annotated[str, Form(max_length=40)] = "", note: Text = ""):
+    return _act(request, session, user, ref, now, "callback", lambda case: casework.record_callback(
+        session, case, result=result, note=note, actor=user.actor, now=now))
+
+
+@router.post("/cases/{ref}/status", dependencies=[Csrf])
+def change_status(request: Request, ref: str, user: ClinicalUser, session: SessionDep, now: NowDep,
+                  status: Annotated[str, Form(max_length=40)] = ""):
+    return _act(request, session, user, ref, now, "status", lambda case: casework.change_status(
+        session, case, target=status, actor=user.actor, now=now))
+
+
+@router.post("/cases/{ref}/close", dependencies=[Csrf])
+def close(request: Request, ref: str, user: ClinicalUser, session: SessionDep, now: NowDep, settings: SettingsDep,
+          outcome: Annotated[str, Form(max_length=40)] = "", follow_up_on: Annotated[str, Form(max_length=10)] = "",
+          note: Text = ""):
+    def run(case: Case) -> None:
+        try:
+            follow_up = date.fromisoformat(follow_up_on) if follow_up_on else None
+        except ValueError:
+            raise casework.CaseworkError("the follow-up date is not a date") from None
+        casework.close(session, case, outcome=outcome, follow_up_on=follow_up, note=note, actor=user.actor, now=now,
+                       today=now.astimezone(ZoneInfo(settings.timezone)).date())
+
+    return _act(request, session, user, ref, now, "closed", run)
+
+
+@router.post("/cases/{ref}/release", dependencies=[Csrf])
+def release(request: Request, ref: str, user: ClinicalUser, session: SessionDep, now: NowDep,
+            report: Annotated[str, Form(max_length=8000)] = ""):
+    return _act(request, session, user, ref, now, "released", lambda case: casework.release_outcome(
+        session, case, report=report, actor=user.actor, now=now))

@@ -1,0 +1,73 @@
+"""/reports: the service's figures with charts, and every table as CSV."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import Response
+
+from api.deps import NowDep, SessionDep
+from api.services import reports
+from api.services.directory import NotFound
+from api.web.charts import bar_chart, column_chart
+from api.web.deps import StaffUser, WebRoute
+from api.web.rendering import OUTCOME_LABELS, duration, render
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+Weeks = Query(8, ge=1, le=104)
+
+
+def _charts(report: reports.Report) -> dict:
+    weekly = report.weekly
+    times = [(f"{reports.MEASURE_LABELS[m]} ({stat})", report.stats[(m, "all")][stat] or 0)
+             for m in reports.MEASURES for stat in ("median", "p90")]
+    outcomes = [(OUTCOME_LABELS.get(r[0], r[0]), r[3]) for r in report.tables["outcomes"].rows]
+    by_org: dict[str, int] = {}
+    for week, dim, value, _contacts, n_cases in report.tables["volume"].rows:
+        if dim == "organisation" and n_cases:
+            by_org[value] = by_org.get(value, 0) + n_cases
+    flagged = {f["organisation"] for f in report.flags}
+    return {
+        "weekly": column_chart([w["week"] for w in weekly],
+                               [("Contacts", [w["contacts"] for w in weekly]), ("Cases", [w["cases"] for w in weekly])],
+                               title="Contacts and cases per week"),
+        "times": bar_chart(times, title="Response times, all cases (median and 90th percentile)",
+                           value_format=duration),
+        "outcomes": bar_chart(outcomes, title="Outcomes of closed cases"),
+        "orgs": bar_chart(sorted(by_org.items(), key=lambda kv: (-kv[1], kv[0]))[:12],
+                          title="Cases by organisation", highlight=flagged),
+        "ratings": column_chart([f"{s} ★" for s in range(1, 6)],
+                                [("Ratings", [r[1] for r in report.tables["ratings"].rows])],
+                                title="Satisfaction ratings", width=420, height=220),
+    }
+
+
+DIMENSION_LABELS = {"all": "All contacts and cases", "line": "By line", "channel": "By channel",
+                    "organisation": "By organisation", "organisation_type": "By organisation type"}
+
+
+def _pivot(report: reports.Report) -> list[dict]:
+    """The volume table turned for reading: one row per dimension value, one column per week."""
+    groups: dict[str, dict[str, dict]] = {d: {} for d in DIMENSION_LABELS}
+    for week, dim, value, contacts, n_cases in report.tables["volume"].rows:
+        row = groups[dim].setdefault(value, {"value": value, "weeks": {}, "contacts": 0, "cases": 0})
+        row["weeks"][week] = (contacts, n_cases)
+        row["contacts"] += contacts
+        row["cases"] += n_cases
+    return [{"dimension": dim, "label": DIMENSION_LABELS[dim], "rows": sorted(rows.values(), key=lambda r: r["value"])}
+            for dim, rows in groups.items() if rows]
+
+
+@router.get("/reports")
+def reports_page(request: Request, user: StaffUser, session: SessionDep, now: NowDep, weeks: int = Weeks):
+    report = reports.build(session, now=now, weeks=weeks, tz=request.app.state.settings.timezone)
+    return render(request, "reports.html", {"r": report, "charts": _charts(report), "weeks": weeks,
+                                            "measures": reports.MEASURES, "labels": reports.MEASURE_LABELS,
+                                            "groups": reports.GROUPS, "pivot": _pivot(report)})
+
+
+@router.get("/reports/{table}.csv")
+def report_csv(request: Request, table: str, user: StaffUser, session: SessionDep, now: NowDep, weeks: int = Weeks):
+    if table not in reports.TABLE_NAMES:
+        raise NotFound("report table", table)
+    report = reports.build(session, now=now, weeks=weeks, tz=request.app.state.settings.timezone)
+    return Response(reports.to_csv(report.tables[table]), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{table}-{now:%Y%m%d}.csv"'})
