@@ -67,7 +67,7 @@ run: setup
 	$(API)/honcho start -f Procfile
 
 test-api: .venv-api/.installed
-	$(API)/python -m pytest tests/api -q
+	$(API)/python -m pytest tests/api tests/browser -q
 
 test-bot: .venv-bot/.installed pipeline
 	$(BOT)/python -m pytest tests/actions tests/bot -q
