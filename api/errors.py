@@ -6,9 +6,10 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 
 from api.domain.case_lifecycle import IllegalTransition
+from api.services import spool
 from api.services.cases import CaseNotFound, UnknownOrganisation
 from api.services.directory import Conflict, InvalidField, NotFound
 from api.services.paging import PageNotFound
@@ -18,6 +19,15 @@ log = logging.getLogger(__name__)
 
 def _detail(loc: list, msg: str, type_: str) -> list[dict]:
     return [{"loc": loc, "msg": msg, "type": type_}]
+
+
+async def _keep_message(request: Request) -> JSONResponse | None:
+    """A person's message (SMS, call, web chat) is kept and answered even with no database."""
+    try:
+        return await spool.answer_without_database(request, request.app.state.settings, request.app.state.clock())
+    except Exception:
+        log.critical("database down and the message could not be spooled", exc_info=True)
+        return None
 
 
 def install(app: FastAPI) -> None:
@@ -53,16 +63,29 @@ def install(app: FastAPI) -> None:
         return JSONResponse(status_code=409, content={"detail": str(exc)})
 
     @app.exception_handler(OperationalError)
-    async def _db_down(_: Request, exc: OperationalError) -> JSONResponse:
+    async def _db_down(request: Request, exc: OperationalError) -> JSONResponse:
         log.error("database unavailable: %s", type(exc.orig).__name__ if exc.orig else "unknown")
+        if (kept := await _keep_message(request)) is not None:
+            return kept
         return JSONResponse(
             status_code=503, headers={"Retry-After": "5"},
             content={"detail": "the database is unavailable; please try again shortly"},
         )
 
+    @app.exception_handler(DataError)
+    async def _bad_value(_: Request, exc: DataError) -> JSONResponse:
+        # A value the database cannot hold (PostgreSQL: a NUL character in text, a number out of
+        # range): the request is wrong, not the server.
+        log.warning("database refused a value: %s", type(exc.orig).__name__ if exc.orig else "unknown")
+        return JSONResponse(status_code=422, content={"detail": _detail(
+            ["body"], "a value cannot be stored: text may not contain NUL (\\u0000) characters and numbers "
+            "must be in range", "value_error")})
+
     @app.exception_handler(DBAPIError)
-    async def _db_error(_: Request, exc: DBAPIError) -> JSONResponse:
+    async def _db_error(request: Request, exc: DBAPIError) -> JSONResponse:
         log.error("database error: %s", type(exc.orig).__name__ if exc.orig else "unknown")
+        if (kept := await _keep_message(request)) is not None:
+            return kept
         return JSONResponse(status_code=503, headers={"Retry-After": "5"},
                             content={"detail": "the database could not complete the request"})
 

@@ -3,17 +3,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import Callable
 from datetime import datetime, timezone
 
 from fastapi import FastAPI
 
 from api import channels, errors, web
+from api.core import metrics
 from api.core.config import Settings, get_settings
 from api.core.db import make_engine, make_session_factory
+from api.core.logging import CaseRefMiddleware, configure_logging
 from api.notifier import LogNotifier, Notifier
-from api.routes import cases, health, organisations, pages, practitioners, rota, triage
+from api.routes import cases, health, organisations, pages, practitioners, rota, subject_access, triage
 from api.worker import DeadlineWorker
 
 
@@ -28,7 +29,7 @@ def create_app(
     notifier: Notifier | None = None,
 ) -> FastAPI:
     settings = settings or get_settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(settings)
     engine = make_engine(settings.database_url)
     session_factory = make_session_factory(engine)
     notifier = notifier or (channels.TwilioNotifier(settings) if settings.twilio_enabled else LogNotifier())
@@ -56,6 +57,8 @@ def create_app(
     app.state.notifier = notifier
     app.state.worker = worker
     errors.install(app)
-    for module in (health, triage, cases, pages, rota, organisations, practitioners, channels, web):
+    app.add_middleware(CaseRefMiddleware)
+    metrics.install(app)
+    for module in (health, triage, cases, pages, rota, organisations, practitioners, subject_access, channels, web):
         app.include_router(module.router)
     return app

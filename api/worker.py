@@ -14,9 +14,10 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.core import metrics
 from api.core.config import Settings
 from api.notifier import Notifier
-from api.services import outbox, paging
+from api.services import outbox, paging, spool
 
 log = logging.getLogger("helpline.worker")
 
@@ -29,6 +30,7 @@ class DeadlineWorker:
     clock: Callable[[], datetime]
 
     def tick(self) -> dict[str, int]:
+        spool.replay(self.session_factory, self.settings, self.clock)  # messages kept while the database was down
         now = self.clock()
         with self.session_factory() as session:
             released = paging.release_scheduled(session, now=now, settings=self.settings)
@@ -43,7 +45,9 @@ class DeadlineWorker:
         while not stop.is_set():
             try:
                 await asyncio.to_thread(self.tick)
+                metrics.WORKER_TICKS.labels("ok").inc()
             except Exception:  # keep the loop alive: a database blip must not stop paging
+                metrics.WORKER_TICKS.labels("error").inc()
                 log.exception("worker tick failed; retrying")
             try:
                 await asyncio.wait_for(stop.wait(), timeout=self.settings.worker_interval_seconds)

@@ -44,6 +44,14 @@ class Settings(BaseSettings):
     timezone: str = "Europe/London"
 
     log_level: str = "INFO"
+    # json (one object per line, for log shippers) or text. Unset: text in development, json elsewhere.
+    log_format: Literal["json", "text"] | None = None
+
+    # Privacy housekeeping (api/services/retention.py): personal details and transcripts of a
+    # case are removed this many days after it was closed (548 days, about 18 months).
+    retention_days_after_closure: int = Field(548, ge=1)
+    # Where a person's message is kept when the database refuses connections (api/services/spool.py).
+    inbound_spool_dir: str = "var/spool"
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> "Settings":
@@ -64,6 +72,10 @@ class Settings(BaseSettings):
     @property
     def twilio_enabled(self) -> bool:
         return bool(self.twilio_account_sid and self.twilio_auth_token and self.twilio_from_number)
+
+    @property
+    def effective_log_format(self) -> str:
+        return self.log_format or ("text" if self.environment == "development" else "json")
 
     def ack_seconds(self, urgency: str) -> float:
         return self.ack_seconds_emergency if urgency == "emergency" else self.ack_seconds_urgent

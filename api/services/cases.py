@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.core import metrics
 from api.core.config import Settings
 from api.domain.case_lifecycle import OPEN_STATUSES
 from api.enums import CaseKind, CaseStatus, Line, PageStatus, Urgency
@@ -85,6 +86,7 @@ def create(
                     description=f"{line} case opened by {case.channel}",
                     details={"kind": str(kind), "channel": case.channel, "answers": case.answers})
     _triage(session, case, now=now, settings=settings, actor=actor)
+    metrics.CASES_OPENED.labels(str(line), metrics.label(case.urgency)).inc()
     return case
 
 

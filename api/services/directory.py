@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.models import Base, Organisation, Practitioner, RotaShift
-from api.services.paging import normalise_number
+from api.services.paging import MAX_ROW_ID, normalise_number
 
 T = TypeVar("T", bound=Base)
 
@@ -30,7 +30,7 @@ class InvalidField(ValueError):
 
 
 def get(session: Session, model: type[T], key: int, what: str) -> T:
-    row = session.get(model, key)
+    row = session.get(model, key) if 0 < key <= MAX_ROW_ID else None
     if row is None:
         raise NotFound(what, key)
     return row
@@ -74,7 +74,7 @@ def create_practitioner(session: Session, data: dict[str, Any], *, now: datetime
 
 
 def _known_practitioner(session: Session, practitioner_id: int) -> None:
-    if session.get(Practitioner, practitioner_id) is None:
+    if not 0 < practitioner_id <= MAX_ROW_ID or session.get(Practitioner, practitioner_id) is None:
         raise InvalidField("practitioner_id", f"no practitioner with id {practitioner_id}")
 
 
@@ -91,6 +91,11 @@ def update_record(session: Session, row: Base, changes: dict[str, Any], message:
         changes["mobile"] = _mobile(changes["mobile"])
     if "practitioner_id" in changes and changes["practitioner_id"] is not None:
         _known_practitioner(session, changes["practitioner_id"])
+    for key, value in changes.items():
+        if value is None and not row.__table__.c[key].nullable:
+            raise InvalidField(key, f"{key} cannot be null; leave it out to keep it")
+        if isinstance(value, datetime) and value.tzinfo is None:
+            raise InvalidField(key, f"{key} needs a time zone, e.g. 2026-11-23T08:00:00+00:00")
     for key, value in changes.items():
         setattr(row, key, value)
     if isinstance(row, RotaShift) and row.ends_at <= row.starts_at:

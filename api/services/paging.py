@@ -14,6 +14,7 @@ import phonenumbers
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from api.core import metrics
 from api.core.config import Settings
 from api.domain import case_lifecycle
 from api.domain.escalation import LADDER, LAST_STEP, ack_deadline, page_text, plan_step
@@ -25,6 +26,9 @@ from api.services.summary import case_summary
 log = logging.getLogger(__name__)
 
 ACTIVE_PAGE = (PageStatus.pending, PageStatus.scheduled)
+# The largest row id there can be (PostgreSQL INTEGER): a larger one names no row, and is not
+# even sendable to the database (SQLite and psycopg both refuse it), so it is "not found".
+MAX_ROW_ID = 2**31 - 1
 
 
 class PageNotFound(LookupError):
@@ -84,7 +88,7 @@ def page_round(
         audit.log_event(session, case, type="step_skipped", now=now,
                         description=f"nobody on the rota for {tier}", details={"tier": str(tier)})
     if plan.exhausted:
-        log.critical("case %s: nobody at all can be paged", case.ref)
+        log.critical("case %s: nobody at all can be paged", case.ref, extra={"case_ref": case.ref})
         audit.log_event(session, case, type="no_one_to_page", now=now,
                         description="no active practitioner to page", details={})
         return []
@@ -114,6 +118,7 @@ def page_round(
                      "ack_deadline": page.ack_deadline.isoformat()},
         )
         pages.append(page)
+        metrics.PAGES_SENT.labels(str(plan.tier), urgency).inc()
     if case.status in (CaseStatus.open, CaseStatus.triaged, CaseStatus.acknowledged, CaseStatus.in_progress):
         set_status(session, case, CaseStatus.escalated, now=now)
     return pages
@@ -184,6 +189,8 @@ def fire_overdue(session: Session, *, now: datetime, settings: Settings) -> int:
         case = page.case
         session.refresh(case)
         late = (now - page.ack_deadline).total_seconds()
+        metrics.DEADLINES_OVERDUE.labels(page.tier, page.urgency).inc()
+        metrics.DEADLINE_LATENESS.observe(max(late, 0.0))
         audit.log_event(session, case, type="page_overdue", now=now,
                         description=f"page {page.id} not acknowledged by its deadline",
                         details={"page_id": page.id, "seconds_late": round(late, 3), "round": page.attempt})
@@ -219,7 +226,7 @@ def release_scheduled(session: Session, *, now: datetime, settings: Settings) ->
 
 
 def acknowledge(session: Session, page_id: int, *, now: datetime, by: str | None = None) -> Page:
-    page = session.get(Page, page_id)
+    page = session.get(Page, page_id) if 0 < page_id <= MAX_ROW_ID else None
     if page is None:
         raise PageNotFound(page_id)
     case = page.case
@@ -240,6 +247,9 @@ def acknowledge(session: Session, page_id: int, *, now: datetime, by: str | None
         description=f"page {page.id} acknowledged by {who}" + (" (after it was escalated)" if late else ""),
         details={"page_id": page.id, "seconds_to_ack": (now - page.sent_at).total_seconds() if page.sent_at else None},
     )
+    metrics.ACKNOWLEDGEMENTS.labels(page.tier, "true" if late else "false").inc()
+    if page.sent_at is not None:
+        metrics.ACK_SECONDS.labels(page.urgency).observe(max((now - page.sent_at).total_seconds(), 0.0))
     if case.owner_id is None and page.practitioner_id is not None:
         case.owner_id = page.practitioner_id
         audit.log_event(session, case, type="owner_set", actor=who, now=now,

@@ -28,6 +28,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from api.core import metrics
 from api.core.config import Settings
 from api.domain.case_lifecycle import OPEN_STATUSES
 from api.enums import CaseKind, Line
@@ -251,6 +252,7 @@ def answer(session: Session, turn: Turn, replies: list[Reply], *, now: datetime,
         turn.inbound.details = {**(turn.inbound.details or {}), **details}
     _store_replies(session, turn, replies, status=status, now=now)
     session.commit()
+    metrics.TURNS.labels(turn.inbound.channel, "handled").inc()
     session.refresh(turn.inbound)
     return Turn(turn.inbound, list(replies), new=turn.new)
 
@@ -266,13 +268,19 @@ def relay(
         replies = post_to_rasa(settings, sender=turn.inbound.conversation_id,
                                message=message if message is not None else turn.inbound.text, metadata=metadata)
     except RasaUnavailable as exc:
-        log.warning("turn %s: %s after %.2fs; safe answer", turn.inbound.id, exc, time.monotonic() - started)
+        waited = time.monotonic() - started
+        metrics.RELAY_SECONDS.labels("unavailable").observe(waited)
+        log.warning("turn %s: %s after %.2fs; safe answer", turn.inbound.id, exc, waited,
+                    extra={"turn_id": turn.inbound.id, "channel": turn.inbound.channel})
         return safe_answer(session, turn, settings=settings, now=clock(), phone=phone, reason=str(exc))
+    waited = time.monotonic() - started
+    metrics.RELAY_SECONDS.labels("ok").observe(waited)
     if not _claim(session, turn, RELAYED):
         return _reload(session, turn)
-    turn.inbound.details = {**(turn.inbound.details or {}), "rasa_seconds": round(time.monotonic() - started, 3)}
+    turn.inbound.details = {**(turn.inbound.details or {}), "rasa_seconds": round(waited, 3)}
     _store_replies(session, turn, replies, status=RELAYED, now=clock())
     session.commit()
+    metrics.TURNS.labels(turn.inbound.channel, "relayed").inc()
     return Turn(turn.inbound, replies, new=turn.new)
 
 
@@ -319,13 +327,15 @@ def safe_answer(session: Session, turn: Turn, *, settings: Settings, now: dateti
         session.commit()
     except Exception:
         # The case could not be written: the turn is stored, the person still gets the advice.
-        log.critical("turn %s: could not open a case for the safe answer", turn.inbound.id, exc_info=True)
+        log.critical("turn %s: could not open a case for the safe answer", turn.inbound.id, exc_info=True,
+                     extra={"turn_id": turn.inbound.id, "channel": turn.inbound.channel})
         session.rollback()
         if not _claim(session, turn, SAFE):
             return _reload(session, turn)
         turn.inbound.details = {**(turn.inbound.details or {}), "safe_reason": reason, "case_error": True}
         _store_replies(session, turn, [reply], status=SAFE, now=now)
         session.commit()
+    metrics.TURNS.labels(turn.inbound.channel, "safe_answer").inc()
     session.refresh(turn.inbound)
     return Turn(turn.inbound, [reply], new=turn.new)
 

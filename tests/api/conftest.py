@@ -1,7 +1,14 @@
-"""Fixtures for the API tests: a fresh SQLite database per test, a fixed clock, a client."""
+"""Fixtures for the API tests: a fresh database per test, a fixed clock, a client.
+
+SQLite (a file under tmp_path) by default. With HELPLINE_TEST_DATABASE=postgres every test
+gets a fresh database on one throwaway PostgreSQL server started for the session
+(tests/support/postgres.py; `make test-api-postgres`).
+"""
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -15,6 +22,9 @@ from api.main import create_app
 from api.models import Base, RefCounter
 
 TOKEN = "test-token-0123456789abcdef"
+TEST_DATABASE = os.environ.get("HELPLINE_TEST_DATABASE", "sqlite").strip().lower() or "sqlite"
+if TEST_DATABASE not in ("sqlite", "postgres"):
+    raise pytest.UsageError(f"HELPLINE_TEST_DATABASE must be sqlite or postgres, not {TEST_DATABASE!r}")
 T0 = datetime(2026, 11, 23, 14, 0, tzinfo=timezone.utc)  # a Monday afternoon
 
 
@@ -35,12 +45,51 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+@pytest.fixture(scope="session")
+def database_factory(tmp_path_factory) -> Iterator[Callable[[], str]]:
+    """new_url() -> the URL of a fresh, empty database (dropped at the end of the session)."""
+    if TEST_DATABASE == "sqlite":
+        yield lambda: f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        return
+    import psycopg
+
+    from tests.support import postgres
+
+    server = postgres.start()
+    admin = psycopg.connect(f"host=127.0.0.1 port={server.port} user=postgres dbname=postgres", autocommit=True)
+
+    def new_url() -> str:
+        name = f"t_{uuid.uuid4().hex[:16]}"
+        admin.execute(f'CREATE DATABASE "{name}"')
+        return f"postgresql+psycopg://postgres@127.0.0.1:{server.port}/{name}"
+
+    try:
+        yield new_url
+    finally:
+        admin.close()
+        server.stop()
+
+
 @pytest.fixture
-def settings(tmp_path) -> Settings:
+def database_url(database_factory) -> Iterator[str]:
+    url = database_factory()
+    yield url
+    if url.startswith("postgresql"):
+        import psycopg
+
+        host, name = url.rsplit("@", 1)[1].split("/")
+        with psycopg.connect(f"host=127.0.0.1 port={host.split(':')[1]} user=postgres dbname=postgres",
+                             autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def settings(database_url, tmp_path) -> Settings:
     return Settings(
         _env_file=None,
         environment="test",
-        database_url=f"sqlite:///{tmp_path / 'test.db'}",
+        database_url=database_url,
+        inbound_spool_dir=str(tmp_path / "spool"),
         helpline_api_token=TOKEN,
         session_secret="test-session-secret-0123456789",
         worker_enabled=False,

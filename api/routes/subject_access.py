@@ -1,0 +1,31 @@
+"""GET /api/subject-access?phone=...: one person's data, for a subject access request (UK GDPR Art 15).
+
+API token only. The export is for the data protection lead to review before release: it
+can hold third parties' data (staff names in the audit trail, what others wrote in a
+referral) that may need redacting first.
+"""
+from typing import Any
+
+from fastapi import APIRouter, Query
+from fastapi.exceptions import RequestValidationError
+
+from api.deps import ApiActor, NowDep, SessionDep, SettingsDep
+from api.services import retention
+
+router = APIRouter(prefix="/api/subject-access", tags=["privacy"])
+
+
+@router.get("")
+def subject_access(
+    session: SessionDep, settings: SettingsDep, now: NowDep, actor: ApiActor,
+    phone: str = Query(..., min_length=3, max_length=32, description="The person's phone number, any UK or E.164 form"),
+) -> dict[str, Any]:
+    """Every case, audit event and transcript tied to the number (E.164, and its SMS conversation)."""
+    try:
+        export = retention.subject_access_export(session, phone=phone, secret=settings.session_secret, now=now,
+                                                 actor=actor)
+    except retention.NotAPhoneNumber:
+        raise RequestValidationError([{"loc": ["query", "phone"], "msg": "not a phone number",
+                                       "type": "value_error"}]) from None
+    session.commit()
+    return export
