@@ -17,7 +17,7 @@ PIPELINE := bot/pipeline/en_helpline
 MODEL := models/helpline.tar.gz
 
 .PHONY: help run test setup venvs migrate seed train pipeline test-api test-bot validate stories nlu \
-        sms lock-api lock-bot clean
+        sms test-api-postgres retention lock-api lock-bot clean
 
 help:
 	@echo "make run    set everything up, then start the API (8000), action server (5055) and Rasa (5005)"
@@ -69,6 +69,14 @@ run: setup
 test-api: .venv-api/.installed
 	$(API)/python -m pytest tests/api tests/browser -q
 
+# The same API suite against a throwaway PostgreSQL server (Debian's postgresql package).
+test-api-postgres: .venv-api/.installed
+	HELPLINE_TEST_DATABASE=postgres HELPLINE_REQUIRE_POSTGRES=1 $(API)/python -m pytest tests/api -q
+
+# Redact personal data of cases closed longer ago than RETENTION_DAYS_AFTER_CLOSURE (run daily).
+retention: .venv-api/.installed .env
+	$(API)/python -m api.retention
+
 test-bot: .venv-bot/.installed pipeline
 	$(BOT)/python -m pytest tests/actions tests/bot -q
 
@@ -83,6 +91,7 @@ nlu: train
 
 test: venvs
 	$(MAKE) test-api
+	$(MAKE) test-api-postgres
 	$(MAKE) test-bot
 	$(MAKE) validate
 	$(MAKE) stories
