@@ -1,0 +1,195 @@
+"""The only HTTP code in actions/: a small client for the helpline API
+(docs/contract.md). It returns typed results or raises one of two exceptions:
+
+- `ApiUnavailable`: connection refused, timeout, or a 5xx. The caller gives the
+  safe advice and keeps the unsent answers (actions/sync.py).
+- `ApiRejected`: a 4xx, with the status and the API's `detail`.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+import httpx
+
+from actions.config import Settings, get_settings
+
+logger = logging.getLogger(__name__)
+
+BOT_ACTOR = "helpline-bot"
+
+
+class ApiUnavailable(Exception):
+    """The API could not be reached or failed (timeout, connection error, 5xx)."""
+
+
+class ApiRejected(Exception):
+    """The API refused the request (4xx)."""
+
+    def __init__(self, status_code: int, detail: Any) -> None:
+        super().__init__(f"{status_code}: {detail}")
+        self.status_code = status_code
+        self.detail = detail
+
+    @property
+    def not_found(self) -> bool:
+        return self.status_code == 404
+
+
+@dataclass(frozen=True)
+class Advice:
+    code: str
+    text: str
+    source: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    urgency: Optional[str]
+    go_to_emergency_department: bool = False
+    page_on_call: bool = False
+    page_not_before: Optional[str] = None
+    route: Optional[str] = None
+    advice: List[Advice] = field(default_factory=list)
+
+    @classmethod
+    def from_json(cls, data: Optional[Dict[str, Any]]) -> Optional["Decision"]:
+        if not data:
+            return None
+        return cls(
+            urgency=data.get("urgency"),
+            go_to_emergency_department=bool(data.get("go_to_emergency_department")),
+            page_on_call=bool(data.get("page_on_call")),
+            page_not_before=data.get("page_not_before"),
+            route=data.get("route"),
+            advice=[
+                Advice(code=a.get("code", ""), text=a.get("text", ""), source=a.get("source"))
+                for a in data.get("advice") or []
+                if isinstance(a, dict) and a.get("text")
+            ],
+        )
+
+
+@dataclass(frozen=True)
+class Case:
+    ref: str
+    line: str
+    kind: Optional[str]
+    status: Optional[str]
+    urgency: Optional[str]
+    decision: Optional[Decision]
+    on_call_name: Optional[str] = None
+    pages_sent: int = 0
+
+    @classmethod
+    def from_json(cls, data: Dict[str, Any]) -> "Case":
+        pages = data.get("pages") or []
+        return cls(
+            ref=data["ref"],
+            line=data.get("line", ""),
+            kind=data.get("kind"),
+            status=data.get("status"),
+            urgency=data.get("urgency"),
+            decision=Decision.from_json(data.get("decision")),
+            on_call_name=(data.get("on_call") or {}).get("name"),
+            pages_sent=sum(1 for p in pages if isinstance(p, dict) and p.get("sent_at")),
+        )
+
+
+@dataclass(frozen=True)
+class CaseStatus:
+    ref: str
+    status: str
+    urgency: Optional[str]
+    line: str
+    updated_at: Optional[str]
+    summary: str
+
+    @classmethod
+    def from_json(cls, data: Dict[str, Any]) -> "CaseStatus":
+        return cls(
+            ref=data["ref"],
+            status=data.get("status", ""),
+            urgency=data.get("urgency"),
+            line=data.get("line", ""),
+            updated_at=data.get("updated_at"),
+            summary=data.get("summary") or "",
+        )
+
+
+class HelplineApi:
+    """Async client: one `httpx.AsyncClient` per call, so nothing is shared between
+    event loops or opened at import."""
+
+    def __init__(self, settings: Optional[Settings] = None,
+                 transport: Optional[httpx.AsyncBaseTransport] = None) -> None:
+        self.settings = settings or get_settings()
+        self._transport = transport
+
+    # -- endpoints -----------------------------------------------------------------
+    async def create_case(self, body: Dict[str, Any]) -> Case:
+        return Case.from_json(await self._request("POST", "/api/cases", json=body))
+
+    async def update_case(self, ref: str, body: Dict[str, Any]) -> Case:
+        return Case.from_json(await self._request("PATCH", f"/api/cases/{ref}", json=body))
+
+    async def get_status(self, ref: str) -> CaseStatus:
+        return CaseStatus.from_json(await self._request("GET", f"/api/cases/{ref}/status"))
+
+    async def add_note(self, ref: str, note: str, actor: str = BOT_ACTOR) -> None:
+        await self._request("POST", f"/api/cases/{ref}/events", json={"note": note, "actor": actor})
+
+    # -- transport ---------------------------------------------------------------------
+    def _client(self) -> httpx.AsyncClient:
+        headers = {"Accept": "application/json"}
+        if self.settings.api_token:
+            headers["Authorization"] = f"Bearer {self.settings.api_token}"
+        return httpx.AsyncClient(
+            base_url=self.settings.api_url,
+            headers=headers,
+            timeout=httpx.Timeout(self.settings.timeout_seconds),
+            transport=self._transport,
+        )
+
+    async def _request(self, method: str, path: str, json: Optional[Dict[str, Any]] = None) -> Any:
+        attempts = 1 + max(0, self.settings.connect_retries)
+        response: Optional[httpx.Response] = None
+        async with self._client() as client:
+            for attempt in range(1, attempts + 1):
+                try:
+                    response = await client.request(method, path, json=json)
+                    break
+                except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                    # Nothing reached the API, so a retry cannot duplicate a write.
+                    logger.warning("API %s %s: connect failed (attempt %d/%d): %s",
+                                   method, path, attempt, attempts, exc)
+                    if attempt == attempts:
+                        raise ApiUnavailable(f"cannot connect to {self.settings.api_url}") from exc
+                except httpx.TimeoutException as exc:
+                    raise ApiUnavailable(f"{method} {path} timed out") from exc
+                except httpx.TransportError as exc:
+                    raise ApiUnavailable(f"{method} {path}: {exc}") from exc
+        assert response is not None
+        if response.status_code >= 500:
+            raise ApiUnavailable(f"{method} {path} -> {response.status_code}")
+        if response.status_code >= 400:
+            raise ApiRejected(response.status_code, _detail(response))
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise ApiUnavailable(f"{method} {path}: response is not JSON") from exc
+
+
+def _detail(response: httpx.Response) -> Any:
+    try:
+        return response.json().get("detail")
+    except (ValueError, AttributeError):
+        return response.text
+
+
+def get_api() -> HelplineApi:
+    """The client the actions use (settings read now). Tests replace HTTP with respx."""
+    return HelplineApi()

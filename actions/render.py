@@ -1,0 +1,90 @@
+"""Small helpers to show answers and API results through domain responses.
+Words shown to people come from domain.yml (the `utter_answer_labels` data
+response), never from Python strings."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Dict, Iterable, Optional
+
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import names as n
+from actions.api_client import Advice
+from actions.forms import LONDON
+
+MAX_ADVICE_ITEMS = 3
+
+
+def _data(domain: DomainDict, response: str) -> Dict[str, Any]:
+    variants = (domain.get("responses") or {}).get(response) or [{}]
+    return variants[0].get("custom") or {}
+
+
+def labels(domain: DomainDict) -> Dict[str, Any]:
+    return _data(domain, n.UTTER_ANSWER_LABELS)
+
+
+def fallback_labels(domain: DomainDict) -> Dict[str, str]:
+    return _data(domain, n.UTTER_FALLBACK_LABELS)
+
+
+def label(domain: DomainDict, group: str, value: Any) -> str:
+    """The words for a stored value; a list is joined; None/unknown -> "not known"."""
+    table = labels(domain)
+    unknown = table.get("unknown_value", n.UNKNOWN)
+    if value is None:
+        return unknown
+    if isinstance(value, (list, tuple)):
+        return ", ".join(label(domain, group, v) for v in value) or unknown
+    return str((table.get(group) or {}).get(value, unknown if value == n.UNKNOWN else value))
+
+
+def when_text(value: Any, domain: DomainDict) -> str:
+    """An ISO time shown as "Sun 23 Nov, 14:05" (London time)."""
+    if not value or value == n.UNKNOWN:
+        return label(domain, "occurred_at", n.UNKNOWN)
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(LONDON)
+    return moment.strftime("%a %d %b, %H:%M")
+
+
+def date_text(value: Any) -> str:
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except (TypeError, ValueError):
+        return str(value or "")
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(LONDON)
+    return moment.strftime("%d %b %Y, %H:%M")
+
+
+# First aid is always the first reply, before any question: not repeated from the API.
+ALREADY_SAID = ("first_aid_",)
+
+
+def day_text(value: Any) -> str:
+    """"2026-11-03" -> "3 Nov 2026"."""
+    try:
+        day = datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    return f"{day.day} {day.strftime('%b %Y')}"
+
+
+def show_advice(dispatcher: CollectingDispatcher, advice: Iterable[Advice],
+                limit: int = MAX_ADVICE_ITEMS) -> None:
+    items = [a for a in advice if not a.code.startswith(ALREADY_SAID)]
+    for item in items[:limit]:
+        dispatcher.utter_message(response=n.UTTER_API_ADVICE, advice_text=item.text,
+                                 advice_source=item.source or "OH helpline")
+
+
+def phone_text(value: Optional[str]) -> Optional[str]:
+    if not value or value == n.UNKNOWN:
+        return None
+    return value

@@ -1,0 +1,586 @@
+"""Sharps and splash line: open the case, validate the history, re-triage through the
+API after each deciding answer, announce an emergency at once, close with a summary.
+
+No clinical rule lives here: the API's decision (urgency, ED, page) is rendered as is.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Mapping, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import names as n
+from actions import parsing
+from actions.api_client import Case, get_api
+from actions.forms import (
+    TZ_NAME, Choices, HelplineFormValidation, Option, latest_entities, latest_intent,
+    read_free_text, read_yes_no, said_dont_know, undo_answer_this_turn,
+)
+from actions.render import label, phone_text, show_advice, when_text
+from actions.safe_advice import give_safe_advice
+from actions.sync import CASES as CASES_PENDING
+from actions.sync import SHARPS as SHARPS_PENDING
+from actions.sync import Outbox, case_fields, conversation_phone
+
+EMERGENCY = "emergency"
+URGENT = "urgent"
+ROUTINE = "routine"
+
+# Option order = button order in domain.yml (a bare number picks the nth).
+EXPOSURE = Choices(
+    (
+        Option("percutaneous", "A needle, sharp or a bite that broke the skin",
+               ("needle", "needlestick", "sharp", "scalpel", "stabbed", "stuck", "pricked", "jabbed", "bite", "bit", "bitten", "cut")),
+        Option("mucocutaneous", "A splash in the eyes, mouth or nose",
+               ("splash", "eye", "eyes", "mouth", "nose", "face")),
+        Option("non_intact_skin", "Contact with broken skin (a cut, graze or eczema)",
+               ("broken skin", "graze", "eczema", "open wound", "cracked skin")),
+        Option("intact_skin", "Contact with unbroken skin only",
+               ("unbroken skin", "intact skin", "skin only", "on my skin", "healthy skin")),
+        Option(n.UNKNOWN, "Don't know"),
+    ),
+    entities={n.ENTITY_BODY_SITE: {"eye": "mucocutaneous", "mouth": "mucocutaneous",
+                                   "nose": "mucocutaneous", "broken_skin": "non_intact_skin"}},
+)
+FLUID = Choices(
+    (
+        Option("blood", "Blood", ("blood",)),
+        Option("blood_stained", "Fluid with blood in it", ("blood stained", "bloodstained", "bloody", "blood in it")),
+        Option("high_risk_other", "Another body fluid (semen, vaginal fluid, spinal, joint, chest or belly fluid, amniotic fluid, breast milk, or tissue)",
+               ("semen", "vaginal", "csf", "spinal", "synovial", "pleural", "peritoneal",
+                "pericardial", "amniotic", "breast milk", "tissue")),
+        Option("low_risk", "Urine, vomit, faeces or saliva with no blood in it",
+               ("urine", "wee", "vomit", "sick", "faeces", "poo", "saliva", "spit", "sweat")),
+        Option(n.UNKNOWN, "Don't know"),
+    ),
+    entities={n.ENTITY_FLUID: {"blood": "blood", "blood_stained": "blood_stained",
+                               "high_risk_other": "high_risk_other", "low_risk": "low_risk"}},
+)
+SOURCE_BBV = Choices(
+    (
+        Option("hiv", "HIV", ("hiv", "aids")),
+        Option("hbv", "Hepatitis B", ("hep b", "hepatitis b", "hbv")),
+        Option("hcv", "Hepatitis C", ("hep c", "hepatitis c", "hcv")),
+        Option("none", "None of these (tested negative)", ("none", "negative", "no", "none of them", "clear")),
+        Option(n.UNKNOWN, "Don't know"),
+    ),
+    entities={n.ENTITY_VIRUS: {"hiv": "hiv", "hbv": "hbv", "hcv": "hcv"}},
+)
+SOURCE_RISK = Choices(
+    (
+        Option("injecting_drug_use", "Injects drugs", ("drugs", "drug user", "injects", "ivdu", "pwid")),
+        Option("high_prevalence_country", "Comes from a country where HIV or hepatitis is common",
+               ("country", "abroad", "overseas")),
+        Option("msm", "A man who has sex with men", ("msm", "gay", "sex with men")),
+        Option("other", "Another risk", ("other", "another")),
+        Option("none", "None of these", ("none", "no", "none of them", "nothing")),
+        Option(n.UNKNOWN, "Don't know"),
+    )
+)
+DEVICE = Choices(
+    (
+        Option("hollow_bore_needle", "A hollow needle (blood test, injection or cannula)",
+               ("hollow", "cannula", "venflon", "butterfly", "syringe", "blood test", "injection", "insulin", "vaccine")),
+        Option("solid_needle", "A solid needle (e.g. suture needle)", ("solid", "suture", "stitch", "acupuncture")),
+        Option("scalpel", "A scalpel or blade", ("scalpel", "blade", "knife")),
+        Option("lancet", "A lancet (finger-prick)", ("lancet", "finger prick")),
+        Option("other", "Something else (e.g. a bite or broken glass)", ("bite", "glass", "something else", "other")),
+        Option(n.UNKNOWN, "Don't know"),
+    ),
+    entities={n.ENTITY_DEVICE: {"hollow_bore_needle": "hollow_bore_needle", "solid_needle": "solid_needle",
+                                "scalpel": "scalpel", "lancet": "lancet", "other": "other"}},
+)
+DEPTH = Choices(
+    (
+        Option(n.YES, "Deep (a puncture or cut that bled)", ("deep", "puncture", "bled", "bleeding")),
+        Option(n.NO, "Shallow (a scratch that didn't bleed)", ("shallow", "scratch", "superficial", "graze")),
+        Option(n.UNKNOWN, "Don't know"),
+    )
+)
+HBV = Choices(
+    (
+        Option("responder", "Yes, and a blood test showed it worked", ("worked", "immune", "responder", "good levels")),
+        Option("non_responder", "Yes, but it didn't work for me (non-responder)", ("non responder", "didnt work", "not work")),
+        Option("partial", "I started the course but didn't finish", ("started", "partial", "not finished", "one dose", "two doses")),
+        Option("unvaccinated", "No, never", ("never", "not vaccinated", "unvaccinated")),
+        Option(n.UNKNOWN, "Don't know"),
+    )
+)
+PREGNANCY = Choices(
+    (
+        Option("pregnant", "Pregnant", ("pregnant", "expecting")),
+        Option("breastfeeding", "Breastfeeding", ("breastfeeding", "breast feeding", "feeding")),
+        Option("neither", "Neither", ("neither", "no", "nope", "not pregnant", "none")),
+        Option(n.UNKNOWN, "Don't know or rather not say", ("rather not say", "prefer not to say")),
+    )
+)
+
+YES_NO_SLOTS = (n.SLOT_SOURCE_KNOWN, n.SLOT_SHARPS_CONTINUE, n.SLOT_DEVICE_USED, n.SLOT_DEVICE_IN_VESSEL,
+                n.SLOT_VISIBLE_BLOOD, n.SLOT_GLOVES, n.SLOT_INCIDENT_FORM_DONE)
+DEVICE_SLOTS = (n.SLOT_DEVICE_KIND, n.SLOT_DEVICE_USED, n.SLOT_DEVICE_IN_VESSEL, n.SLOT_VISIBLE_BLOOD,
+                n.SLOT_INJURY_DEEP, n.SLOT_GLOVES)
+
+
+# -- answers in the contract's shape (pure) ----------------------------------------------
+def _flag(value: Any) -> Optional[bool]:
+    return {n.YES: True, n.NO: False}.get(value)
+
+
+def _tri(status: Any, virus: str) -> str:
+    if not isinstance(status, list) or n.UNKNOWN in status:
+        return "unknown"
+    if virus in status:
+        return "positive"
+    return "negative" if "none" in status else "unknown"
+
+
+def sharps_answers(slots: Mapping[str, Any]) -> Dict[str, Any]:
+    """The contract's sharps `answers` from the slots answered so far (missing = unknown)."""
+    answers: Dict[str, Any] = {}
+    occurred = slots.get(n.SLOT_OCCURRED_AT)
+    if occurred and occurred != n.UNKNOWN:
+        answers["occurred_at"] = occurred
+    for slot in (n.SLOT_EXPOSURE_TYPE, n.SLOT_FLUID):
+        if slots.get(slot):
+            answers[slot] = slots[slot]
+    device: Dict[str, Any] = {}
+    if slots.get(n.SLOT_DEVICE_KIND):
+        device["kind"] = slots[n.SLOT_DEVICE_KIND]
+    for slot, key in ((n.SLOT_DEVICE_USED, "used"), (n.SLOT_DEVICE_IN_VESSEL, "in_vein_or_artery"),
+                      (n.SLOT_VISIBLE_BLOOD, "visible_blood"), (n.SLOT_INJURY_DEEP, "deep"),
+                      (n.SLOT_GLOVES, "gloves")):
+        if slots.get(slot):
+            device[key] = _flag(slots[slot])
+    if device:
+        answers["device"] = device
+    source: Dict[str, Any] = {}
+    if slots.get(n.SLOT_SOURCE_KNOWN):
+        source["identified"] = _flag(slots[n.SLOT_SOURCE_KNOWN])
+    status = slots.get(n.SLOT_SOURCE_BBV)
+    if status:
+        source.update({v: _tri(status, v) for v in ("hiv", "hbv", "hcv")})
+    risks = slots.get(n.SLOT_SOURCE_RISK)
+    if risks:
+        if not isinstance(risks, list) or n.UNKNOWN in risks:
+            source["risk_factors"] = None
+        else:
+            source["risk_factors"] = [r for r in risks if r != "none"]
+    if source:
+        answers["source"] = source
+    recipient: Dict[str, Any] = {}
+    if slots.get(n.SLOT_HBV_STATUS):
+        recipient["hbv_status"] = slots[n.SLOT_HBV_STATUS]
+    pregnancy = slots.get(n.SLOT_PREGNANCY)
+    if pregnancy:
+        known = pregnancy != n.UNKNOWN
+        recipient["pregnant"] = (pregnancy == "pregnant") if known else None
+        recipient["breastfeeding"] = (pregnancy == "breastfeeding") if known else None
+    if recipient:
+        answers["recipient"] = recipient
+    if slots.get(n.SLOT_INCIDENT_FORM_DONE):
+        answers["incident_form_done"] = _flag(slots[n.SLOT_INCIDENT_FORM_DONE])
+    if slots.get(n.SLOT_WORKPLACE) and slots[n.SLOT_WORKPLACE] != n.UNKNOWN:
+        answers["workplace"] = slots[n.SLOT_WORKPLACE]
+    return answers
+
+
+def sharps_contact(slots: Mapping[str, Any], sender_phone: Optional[str]) -> Dict[str, Any]:
+    contact: Dict[str, Any] = {}
+    for slot, key in ((n.SLOT_REPORTER_NAME, "name"), (n.SLOT_REPORTER_ROLE, "role")):
+        if slots.get(slot) and slots[slot] != n.UNKNOWN:
+            contact[key] = slots[slot]
+    phone = phone_text(slots.get(n.SLOT_CALLBACK_PHONE)) or sender_phone
+    if phone:
+        contact["phone"] = phone
+    return contact
+
+
+def sharps_payload(slots: Mapping[str, Any], sender_phone: Optional[str], *, provisional: bool) -> Dict[str, Any]:
+    payload: Dict[str, Any] = {"answers": sharps_answers(slots), "provisional": provisional}
+    contact = sharps_contact(slots, sender_phone)
+    if contact:
+        payload["contact"] = contact
+    return payload
+
+
+# -- sending and announcing -------------------------------------------------------------------
+async def push_sharps(tracker: Tracker, dispatcher: CollectingDispatcher, slots: Mapping[str, Any],
+                      *, provisional: bool = True) -> Dict[str, Any]:
+    """Send the answers; announce an emergency the first time the API says so; if the
+    API is down, give the safe advice. Returns slot updates."""
+    outbox = Outbox.from_tracker(get_api(), tracker)
+    create = case_fields(tracker, line="sharps", kind="exposure")
+    result = await outbox.send_sharps(create, sharps_payload(slots, conversation_phone(tracker),
+                                                             provisional=provisional))
+    updates: Dict[str, Any] = {}
+    if result.case is not None:
+        if not tracker.get_slot(n.SLOT_CASE_REF) and tracker.get_slot(n.SLOT_SAFE_ADVICE_GIVEN):
+            # an earlier call failed: the case exists only now
+            dispatcher.utter_message(response=n.UTTER_API_SYNCED, case_ref=result.case.ref)
+        outbox.announce_synced(dispatcher)
+        updates.update(announce_emergency(result.case, slots, dispatcher))
+    elif result.unavailable:
+        updates.update(give_safe_advice(dispatcher, slots))
+    updates.update(outbox.slots())
+    return updates
+
+
+def announce_emergency(case: Case, slots: Mapping[str, Any], dispatcher: CollectingDispatcher) -> Dict[str, Any]:
+    if case.urgency != EMERGENCY or slots.get(n.SLOT_ANNOUNCED_URGENCY) == EMERGENCY:
+        return {}
+    dispatcher.utter_message(response=n.UTTER_SHARPS_EMERGENCY, case_ref=case.ref)
+    if case.decision:
+        show_advice(dispatcher, case.decision.advice)
+    return {n.SLOT_ANNOUNCED_URGENCY: EMERGENCY}
+
+
+def prefill_from_first_message(tracker: Tracker) -> Dict[str, Any]:
+    """Answers the first message already gives ("blood splashed in my eye")."""
+    intent = latest_intent(tracker)
+    entities = latest_entities(tracker)
+    found: Dict[str, Any] = {}
+    sites = {e.get("value") for e in entities if e.get("entity") == n.ENTITY_BODY_SITE}
+    devices = {e.get("value") for e in entities if e.get("entity") == n.ENTITY_DEVICE}
+    fluids = {e.get("value") for e in entities if e.get("entity") == n.ENTITY_FLUID}
+    if intent == n.INTENT_REPORT_SPLASH:
+        exposure = {EXPOSURE.entities[n.ENTITY_BODY_SITE].get(s) for s in sites} - {None}
+        if len(exposure) == 1:
+            found[n.SLOT_EXPOSURE_TYPE] = exposure.pop()
+    elif intent == n.INTENT_REPORT_SHARPS_INJURY and devices - {"other"}:
+        found[n.SLOT_EXPOSURE_TYPE] = "percutaneous"
+        kinds = {DEVICE.entities[n.ENTITY_DEVICE].get(d) for d in devices} - {None, "other"}
+        if len(kinds) == 1:
+            found[n.SLOT_DEVICE_KIND] = kinds.pop()
+    if len(fluids) == 1 and fluids <= set(FLUID.values):
+        found[n.SLOT_FLUID] = fluids.pop()
+    return found
+
+
+class ActionSharpsOpenCase(Action):
+    """After the first-aid message: open the case (POST /api/cases) and say its ref."""
+
+    def name(self) -> Text:
+        return n.ACTION_SHARPS_OPEN_CASE
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        fresh: Dict[str, Any] = {slot: None for slot in n.SHARPS_FORM_SLOTS}
+        fresh.update({n.SLOT_CASE_REF: None, n.SLOT_ANNOUNCED_URGENCY: None, n.SLOT_FORM_RETRIES: None,
+                      n.SLOT_CALLBACK_OFFER_DECLINED: None})
+        fresh.update(prefill_from_first_message(tracker))
+        slots = {**tracker.slots, **fresh, n.SLOT_PENDING_SYNC: tracker.get_slot(n.SLOT_PENDING_SYNC)}
+        pending = dict(tracker.get_slot(n.SLOT_PENDING_SYNC) or {})
+        earlier = pending.pop(SHARPS_PENDING, None)
+        if earlier and not tracker.get_slot(n.SLOT_CASE_REF):
+            # an earlier case never reached the API: keep it, as a case of its own
+            pending[CASES_PENDING] = [{**earlier["create"], **earlier["payload"]}] + list(pending.get(CASES_PENDING) or [])
+        outbox = Outbox(api=get_api(), case_ref=None, pending=pending)
+        result = await outbox.send_sharps(
+            case_fields(tracker, line="sharps", kind="exposure"),
+            sharps_payload(slots, conversation_phone(tracker), provisional=True),
+        )
+        updates: Dict[str, Any] = {**fresh, n.SLOT_LINE: "sharps"}
+        if result.case is not None:
+            outbox.announce_synced(dispatcher)
+            dispatcher.utter_message(response=n.UTTER_CASE_OPENED, case_ref=result.case.ref)
+            updates.update(announce_emergency(result.case, slots, dispatcher))
+        else:
+            dispatcher.utter_message(response=n.UTTER_CASE_OPENED_OFFLINE)
+            if result.unavailable:
+                updates.update(give_safe_advice(dispatcher, slots))
+        updates.update(outbox.slots())
+        return [SlotSet(k, v) for k, v in updates.items()]
+
+
+class ValidateSharpsForm(HelplineFormValidation):
+    REASK = {slot: "utter_reask_yes_no" for slot in YES_NO_SLOTS if slot != n.SLOT_SHARPS_CONTINUE}
+    REASK.update({n.SLOT_REPORTER_NAME: "utter_reask_free_text", n.SLOT_REPORTER_ROLE: "utter_reask_free_text",
+                  n.SLOT_WORKPLACE: "utter_reask_free_text"})
+
+    def name(self) -> Text:
+        return n.VALIDATE_SHARPS_FORM
+
+    def applies(self, slot: Text, slots: Mapping[str, Any]) -> bool:
+        """Skip what cannot apply; the order of the rest is domain.yml's."""
+        if slot in (n.SLOT_SOURCE_BBV, n.SLOT_SOURCE_RISK) and slots.get(n.SLOT_SOURCE_KNOWN) == n.NO:
+            return False
+        if slot == n.SLOT_SOURCE_RISK and "hiv" in (slots.get(n.SLOT_SOURCE_BBV) or []):
+            return False
+        if slot == n.SLOT_SHARPS_CONTINUE:
+            return slots.get(n.SLOT_ANNOUNCED_URGENCY) == EMERGENCY
+        if slot in DEVICE_SLOTS and slots.get(n.SLOT_EXPOSURE_TYPE) not in (None, "percutaneous", n.UNKNOWN):
+            return False
+        if slot == n.SLOT_DEVICE_IN_VESSEL and \
+                slots.get(n.SLOT_DEVICE_KIND) not in (None, "hollow_bore_needle", n.UNKNOWN):
+            return False
+        return True
+
+    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
+                             tracker: Tracker, domain: DomainDict) -> List[Text]:
+        slots = tracker.slots
+        required = [s for s in domain_slots if self.applies(s, slots)]
+        if n.SLOT_SHARPS_CONTINUE in required:
+            # Right after an emergency is announced, ask this before anything else;
+            # "no" ends the form with what we have.
+            required.remove(n.SLOT_SHARPS_CONTINUE)
+            if slots.get(n.SLOT_SHARPS_CONTINUE) == n.NO:
+                return [s for s in required if slots.get(s) is not None] + [n.SLOT_SHARPS_CONTINUE]
+            required.insert(0, n.SLOT_SHARPS_CONTINUE)
+        return required
+
+    async def accepted(self, slot: Text, value: Any, dispatcher: CollectingDispatcher,
+                       tracker: Tracker, domain: DomainDict) -> Dict[str, Any]:
+        if slot not in n.SHARPS_DECIDING_SLOTS:
+            return {}
+        return await push_sharps(tracker, dispatcher, {**tracker.slots, slot: value})
+
+    FREE_TEXT = frozenset({n.SLOT_REPORTER_NAME, n.SLOT_REPORTER_ROLE, n.SLOT_WORKPLACE})
+
+    def readers(self) -> Dict[Text, Any]:
+        from actions.common import callback_phone_reader
+        return {
+            n.SLOT_OCCURRED_AT: self.when(),
+            n.SLOT_EXPOSURE_TYPE: self.choice(EXPOSURE),
+            n.SLOT_FLUID: self.choice(FLUID),
+            n.SLOT_SOURCE_KNOWN: read_yes_no,
+            n.SLOT_SOURCE_BBV: self.choices_many(SOURCE_BBV),
+            n.SLOT_SOURCE_RISK: self.choices_many(SOURCE_RISK),
+            n.SLOT_SHARPS_CONTINUE: read_yes_no,
+            n.SLOT_DEVICE_KIND: self.choice(DEVICE),
+            n.SLOT_DEVICE_USED: read_yes_no,
+            n.SLOT_DEVICE_IN_VESSEL: read_yes_no,
+            n.SLOT_VISIBLE_BLOOD: read_yes_no,
+            n.SLOT_INJURY_DEEP: self.choice(DEPTH),
+            n.SLOT_GLOVES: read_yes_no,
+            n.SLOT_HBV_STATUS: self.choice(HBV),
+            n.SLOT_PREGNANCY: self.choice(PREGNANCY),
+            n.SLOT_REPORTER_NAME: read_free_text,
+            n.SLOT_REPORTER_ROLE: read_free_text,
+            n.SLOT_WORKPLACE: read_free_text,
+            n.SLOT_CALLBACK_PHONE: callback_phone_reader(self),
+            n.SLOT_INCIDENT_FORM_DONE: read_yes_no,
+        }
+
+    async def _read(self, slot, value, dispatcher, tracker, domain):
+        return await self.read(slot, value, self.readers()[slot], dispatcher, tracker, domain)
+
+    # one validate_<slot> per slot ----------------------------------------------------------
+    async def validate_occurred_at(self, value, dispatcher, tracker, domain):
+        return await self._read(n.SLOT_OCCURRED_AT, value, dispatcher, tracker, domain)
+
+    async def validate_exposure_type(self, value, dispatcher, tracker, domain):
+        return await self._read(n.SLOT_EXPOSURE_TYPE, value, dispatcher, tracker, domain)
+
+    async def validate_fluid(self, value, dispatcher, tracker, domain):
+        return await self._read(n.SLOT_FLUID, value, dispatcher, tracker, domain)
+
+    async def validate_source_known(self, value, dispatcher, tracker, domain):
+        return await self._read(n.SLOT_SOURCE_KNOWN, value, dispatcher, tracker, domain)
+
+    async def validate_source_bbv(self, value, dispatcher, tracker, domain):
+        return await self._read(n.SLOT_SOURCE_BBV, value, dispatcher, tracker, domain)
+
+    async def validate_source_risk(self, value, dispatcher, tracker, domain):
+        return await self._read(n.SLOT_SOURCE_RISK, value, dispatcher, tracker, domain)
+
+    async def validate_sharps_continue(self, value, dispatcher, tracker, domain):
+        # Only a clear "yes" keeps someone answering on the way to A&E.
+        answer = None if said_dont_know(value, tracker) else read_yes_no(value, tracker)
+        return {n.SLOT_SHARPS_CONTINUE: n.YES if answer == n.YES else n.NO}
+
+    async def validate_device_kind(self, value, dispatcher, tracker, domain):
+        return await self._read(n.SLOT_DEVICE_KIND, value, dispatcher, tracker, domain)
+
+    async def validate_device_used(self, value, dispatcher, tracker, domain):
+        return await self._read(n.SLOT_DEVICE_USED, value, dispatcher, tracker, domain)
+
+    async def validate_device_in_vessel(self, value, dispatcher, tracker, domain):
+        return await self._read(n.SLOT_DEVICE_IN_VESSEL, value, dispatcher, tracker, domain)
+
+    async def validate_visible_blood(self, value, dispatcher, tracker, domain):
+        return await self._read(n.SLOT_VISIBLE_BLOOD, value, dispatcher, tracker, domain)
+
+    async def validate_injury_deep(self, value, dispatcher, tracker, domain):
+        return await self._read(n.SLOT_INJURY_DEEP, value, dispatcher, tracker, domain)
+
+    async def validate_gloves(self, value, dispatcher, tracker, domain):
+        return await self._read(n.SLOT_GLOVES, value, dispatcher, tracker, domain)
+
+    async def validate_hbv_status(self, value, dispatcher, tracker, domain):
+        return await self._read(n.SLOT_HBV_STATUS, value, dispatcher, tracker, domain)
+
+    async def validate_pregnancy(self, value, dispatcher, tracker, domain):
+        return await self._read(n.SLOT_PREGNANCY, value, dispatcher, tracker, domain)
+
+    async def validate_reporter_name(self, value, dispatcher, tracker, domain):
+        return await self._read(n.SLOT_REPORTER_NAME, value, dispatcher, tracker, domain)
+
+    async def validate_reporter_role(self, value, dispatcher, tracker, domain):
+        return await self._read(n.SLOT_REPORTER_ROLE, value, dispatcher, tracker, domain)
+
+    async def validate_workplace(self, value, dispatcher, tracker, domain):
+        return await self._read(n.SLOT_WORKPLACE, value, dispatcher, tracker, domain)
+
+    async def validate_callback_phone(self, value, dispatcher, tracker, domain):
+        from actions.common import read_callback_phone
+        return await read_callback_phone(self, value, dispatcher, tracker, domain)
+
+    async def validate_incident_form_done(self, value, dispatcher, tracker, domain):
+        return await self._read(n.SLOT_INCIDENT_FORM_DONE, value, dispatcher, tracker, domain)
+
+
+SUMMARY_GROUPS = (
+    (n.SLOT_OCCURRED_AT, None), (n.SLOT_EXPOSURE_TYPE, "exposure_type"), (n.SLOT_FLUID, "fluid"),
+    (n.SLOT_SOURCE_KNOWN, "source_known"), (n.SLOT_SOURCE_BBV, "source_bbv"), (n.SLOT_SOURCE_RISK, "source_risk"),
+    (n.SLOT_DEVICE_KIND, "device_kind"), (n.SLOT_DEVICE_USED, "yes_no"), (n.SLOT_DEVICE_IN_VESSEL, "yes_no"),
+    (n.SLOT_VISIBLE_BLOOD, "yes_no"), (n.SLOT_INJURY_DEEP, "injury_deep"), (n.SLOT_GLOVES, "yes_no"),
+    (n.SLOT_HBV_STATUS, "hbv_status"), (n.SLOT_PREGNANCY, "pregnancy"), (n.SLOT_REPORTER_NAME, "free_text"),
+    (n.SLOT_REPORTER_ROLE, "free_text"), (n.SLOT_WORKPLACE, "free_text"), (n.SLOT_CALLBACK_PHONE, "free_text"),
+    (n.SLOT_INCIDENT_FORM_DONE, "yes_no"),
+)
+
+
+def summary_details(slots: Mapping[str, Any], domain: DomainDict) -> str:
+    """"when it happened: Mon 23 Nov, 14:40; fluid: blood; ..." for the questions answered
+    ("not known" included); questions not asked are left out."""
+    parts = []
+    for slot, group in SUMMARY_GROUPS:
+        value = slots.get(slot)
+        if value is None:
+            continue
+        shown = when_text(value, domain) if group is None else label(domain, group, value)
+        parts.append(f"{label(domain, 'fields', slot)}: {shown}")
+    return "; ".join(parts)
+
+
+class ActionSharpsSubmit(Action):
+    """The form is done (or stopped on the way to A&E): final update, then the outcome,
+    a summary to check, the reminders, and the rating question."""
+
+    def name(self) -> Text:
+        return n.ACTION_SHARPS_SUBMIT
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        slots = dict(tracker.slots)
+        outbox = Outbox.from_tracker(get_api(), tracker)
+        result = await outbox.send_sharps(
+            case_fields(tracker, line="sharps", kind="exposure"),
+            sharps_payload(slots, conversation_phone(tracker), provisional=False),
+        )
+        updates: Dict[str, Any] = {}
+        case = result.case
+        if case is not None:
+            outbox.announce_synced(dispatcher)
+            updates.update(self.outcome(case, slots, dispatcher, conversation_phone(tracker)))
+        else:
+            updates.update(give_safe_advice(dispatcher, slots))
+        updates.update(outbox.slots())
+        ref = outbox.case_ref or "-"
+        dispatcher.utter_message(response=n.UTTER_SHARPS_SUMMARY, case_ref=ref,
+                                 details=summary_details(slots, domain))
+        dispatcher.utter_message(response=n.UTTER_SUMMARY_CHECK)
+        dispatcher.utter_message(response=n.UTTER_INCIDENT_REMINDER)
+        dispatcher.utter_message(response=n.UTTER_EAP_OFFER)
+        dispatcher.utter_message(response=n.UTTER_ASK_RATING)
+        return [SlotSet(k, v) for k, v in updates.items()]
+
+    @staticmethod
+    def outcome(case: Case, slots: Mapping[str, Any], dispatcher: CollectingDispatcher,
+                sender_phone: Optional[str]) -> Dict[str, Any]:
+        decision = case.decision
+        advice = decision.advice if decision else []
+        if case.urgency == EMERGENCY:
+            if slots.get(n.SLOT_ANNOUNCED_URGENCY) == EMERGENCY:
+                dispatcher.utter_message(response=n.UTTER_SHARPS_EMERGENCY_REMINDER, case_ref=case.ref)
+                return {}
+            return announce_emergency(case, slots, dispatcher)
+        phone = phone_text(slots.get(n.SLOT_CALLBACK_PHONE)) or sender_phone
+        if case.urgency == URGENT:
+            if phone:
+                dispatcher.utter_message(response=n.UTTER_SHARPS_URGENT, phone=phone)
+            else:
+                dispatcher.utter_message(response=n.UTTER_SHARPS_URGENT_NO_NUMBER)
+        else:
+            dispatcher.utter_message(response=n.UTTER_SHARPS_ROUTINE)
+        show_advice(dispatcher, advice)
+        return {n.SLOT_ANNOUNCED_URGENCY: case.urgency}
+
+
+# -- corrections ("actually it was yesterday") ----------------------------------------------
+CORRECTION_FIELDS = {
+    n.SLOT_OCCURRED_AT: "occurred_at",
+    n.SLOT_EXPOSURE_TYPE: "exposure_type",
+    n.SLOT_FLUID: "fluid",
+    n.SLOT_SOURCE_BBV: "source_bbv",
+    n.SLOT_DEVICE_KIND: "device_kind",
+    n.SLOT_CALLBACK_PHONE: "free_text",
+    n.SLOT_REPORTER_ROLE: "free_text",
+}
+
+
+def find_correction(tracker: Tracker, now) -> Optional[tuple]:
+    """(slot, value) that the latest message corrects, or None. Entities first, then a time."""
+    text = (tracker.latest_message or {}).get("text") or ""
+    entities = latest_entities(tracker)
+    kinds = {e.get("entity") for e in entities}
+    if n.ENTITY_PHONE_NUMBER in kinds or parsing.parse_phone(text):
+        phone = parsing.parse_phone(text)
+        if phone:
+            return n.SLOT_CALLBACK_PHONE, phone
+    if n.ENTITY_VIRUS in kinds:
+        status = SOURCE_BBV.pick_many(text, entities)
+        if status:
+            return n.SLOT_SOURCE_BBV, status
+    if n.ENTITY_BODY_SITE in kinds:
+        exposure = {EXPOSURE.entities[n.ENTITY_BODY_SITE].get(e.get("value"))
+                    for e in entities if e.get("entity") == n.ENTITY_BODY_SITE} - {None}
+        if len(exposure) == 1:
+            return n.SLOT_EXPOSURE_TYPE, exposure.pop()
+    if n.ENTITY_FLUID in kinds:
+        fluid = FLUID.pick(text, entities)
+        if fluid:
+            return n.SLOT_FLUID, fluid
+    if n.ENTITY_DEVICE in kinds:
+        kind = DEVICE.pick(text, entities)
+        if kind:
+            return n.SLOT_DEVICE_KIND, kind
+    moment = parsing.parse_when(text, now=now, tz=TZ_NAME)
+    if moment is not None:
+        return n.SLOT_OCCURRED_AT, moment.isoformat()
+    if n.ENTITY_STAFF_ROLE in kinds:
+        role = next(str(e.get("value")) for e in entities if e.get("entity") == n.ENTITY_STAFF_ROLE)
+        return n.SLOT_REPORTER_ROLE, role.replace("_", " ")
+    return None
+
+
+class ActionCorrectAnswer(Action):
+    """Works out which answer is corrected, updates it, re-triages, confirms."""
+
+    def name(self) -> Text:
+        return n.ACTION_CORRECT_ANSWER
+
+    def clock(self):
+        from actions.forms import now_london
+        return now_london()
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        events: List[EventType] = undo_answer_this_turn(tracker)
+        found = find_correction(tracker, self.clock())
+        if found is None or not tracker.get_slot(n.SLOT_LINE) == "sharps":
+            dispatcher.utter_message(response=n.UTTER_CORRECTION_UNCLEAR)
+            return events
+        slot, value = found
+        group = CORRECTION_FIELDS[slot]
+        shown = when_text(value, domain) if slot == n.SLOT_OCCURRED_AT else label(domain, group, value)
+        field_name = label(domain, "fields", slot)
+        dispatcher.utter_message(response=n.UTTER_CORRECTION_DONE, field=field_name, value=shown)
+        updates: Dict[str, Any] = {slot: value}
+        form_done = tracker.active_loop.get("name") != n.FORM_SHARPS if tracker.active_loop else True
+        updates.update(await push_sharps(tracker, dispatcher, {**tracker.slots, slot: value},
+                                         provisional=not form_done))
+        return events + [SlotSet(k, v) for k, v in updates.items()]

@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# Conversation tests for the Rasa assistant.
+#
+#  1. Train if needed (fingerprinted by scripts/train_if_changed.py).
+#  2. `rasa test core --fail-on-prediction-errors` on tests/stories and
+#     tests/stories_api_down (the dialogue policy), then the same stories with --e2e
+#     (NLU too; STORY_E2E=0 skips it). rasa test core replays each story's events and
+#     never calls the action server, so the action code is exercised in step 3.
+#  3. Live conversations through the REST channel with a real action server:
+#     a. the API unreachable (HELPLINE_API_URL = a closed port):
+#        tests/stories_api_down/live_conversations.yml;
+#     b. the API up: tests/stories/live_conversations.yml. When HELPLINE_API_URL is
+#        unset, the API is started here on a free port with a temporary SQLite
+#        database (alembic upgrade head + demo seed). LIVE=0 skips step 3, CORE=0 step 2,
+#        LIVE_VERBOSE=1 prints every reply.
+#  Everything started here is stopped by PID on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BOT=.venv-bot/bin
+API=.venv-api/bin
+MODEL=${MODEL:-models/helpline.tar.gz}
+export PYTHONHASHSEED=0 TF_CPP_MIN_LOG_LEVEL=2 SANIC_HOST=127.0.0.1
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/story-tests.XXXXXX")
+PIDS=()
+
+stop_all() {
+  local pid
+  for pid in "${PIDS[@]:-}"; do
+    [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+  done
+  PIDS=()
+}
+cleanup() { stop_all; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+free_port() { "$BOT/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+wait_for() {  # url, seconds, pid
+  local url=$1 seconds=$2 pid=$3 i
+  for ((i = 0; i < seconds; i++)); do
+    if ! kill -0 "$pid" 2>/dev/null; then echo "process $pid exited while waiting for $url" >&2; return 1; fi
+    if "$BOT/python" -c "import sys,urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)" "$url" 2>/dev/null; then
+      return 0
+    fi
+    sleep 1
+  done
+  echo "timed out waiting for $url" >&2
+  return 1
+}
+
+step() { echo; echo "=== $*"; }
+
+# -- 1. model -----------------------------------------------------------------------------
+step "model: $MODEL"
+if [ -f scripts/train_if_changed.py ]; then
+  "$BOT/python" scripts/train_if_changed.py --model "$MODEL"
+elif [ ! -f "$MODEL" ]; then
+  "$BOT/rasa" train --fixed-model-name "$(basename "$MODEL" .tar.gz)" --out "$(dirname "$MODEL")"
+fi
+
+# -- 2. dialogue policy on the stories ---------------------------------------------------------
+[ "${CORE:-1}" = 0 ] && STORY_SETS="" || STORY_SETS="tests/stories tests/stories_api_down"
+for set in $STORY_SETS; do
+  step "rasa test core: $set"
+  "$BOT/rasa" test core --model "$MODEL" --stories "$set" --fail-on-prediction-errors \
+    --out "$WORK/results-$(basename "$set")" --no-plot
+done
+if [ "${STORY_E2E:-1}" != 0 ]; then
+  for set in $STORY_SETS; do
+    step "rasa test core --e2e (NLU too): $set"
+    "$BOT/rasa" test core --e2e --model "$MODEL" --stories "$set" --fail-on-prediction-errors \
+      --out "$WORK/results-e2e-$(basename "$set")" --no-plot
+  done
+fi
+
+[ "${LIVE:-1}" = 0 ] && { echo "story tests passed (live checks skipped)"; exit 0; }
+
+# -- 3. live conversations ------------------------------------------------------------------------
+ACTIONS_PORT=$(free_port)
+RASA_PORT=$(free_port)
+cat > "$WORK/endpoints.yml" <<YAML
+action_endpoint:
+  url: http://127.0.0.1:$ACTIONS_PORT/webhook
+tracker_store:
+  type: SQL
+  dialect: sqlite
+  db: $WORK/rasa-tracker.db
+YAML
+
+start_actions() {  # HELPLINE_API_URL for this action server
+  HELPLINE_API_URL=$1 HELPLINE_API_TOKEN=${HELPLINE_API_TOKEN:-$TOKEN} \
+    "$BOT/python" -m rasa_sdk --actions actions --port "$ACTIONS_PORT" > "$WORK/actions-$2.log" 2>&1 &
+  ACTIONS_PID=$!
+  PIDS+=("$ACTIONS_PID")
+  wait_for "http://127.0.0.1:$ACTIONS_PORT/health" 60 "$ACTIONS_PID"
+}
+
+TOKEN=$("$BOT/python" -c 'import secrets; print(secrets.token_urlsafe(24))')
+
+step "live, API unreachable"
+CLOSED_PORT=$(free_port)   # nothing listens here
+start_actions "http://127.0.0.1:$CLOSED_PORT" down
+"$BOT/rasa" run --model "$MODEL" --endpoints "$WORK/endpoints.yml" --credentials bot/credentials.yml \
+  --interface 127.0.0.1 --port "$RASA_PORT" > "$WORK/rasa.log" 2>&1 &
+RASA_PID=$!
+PIDS+=("$RASA_PID")
+wait_for "http://127.0.0.1:$RASA_PORT/" 300 "$RASA_PID"
+status=0
+"$BOT/python" tests/stories_api_down/live_check.py ${LIVE_VERBOSE:+-v} --rasa "http://127.0.0.1:$RASA_PORT" \
+  tests/stories_api_down/live_conversations.yml || status=1
+
+step "live, API up"
+kill "$ACTIONS_PID"; wait "$ACTIONS_PID" 2>/dev/null || true
+if [ -z "${HELPLINE_API_URL:-}" ]; then
+  if [ ! -x "$API/uvicorn" ] || [ ! -f api/main.py ]; then
+    echo "API not available (.venv-api or api/main.py missing): live API-up checks skipped" >&2
+    exit $status
+  fi
+  API_PORT=$(free_port)
+  export DATABASE_URL="sqlite:///$WORK/api.db" HELPLINE_API_TOKEN=$TOKEN ENVIRONMENT=test \
+         SESSION_SECRET=$("$BOT/python" -c 'import secrets; print(secrets.token_urlsafe(24))')
+  "$API/alembic" upgrade head > "$WORK/api-migrate.log" 2>&1
+  "$API/python" -m api.seed > "$WORK/api-seed.log" 2>&1
+  "$API/uvicorn" --factory api.main:create_app --host 127.0.0.1 --port "$API_PORT" > "$WORK/api.log" 2>&1 &
+  API_PID=$!
+  PIDS+=("$API_PID")
+  wait_for "http://127.0.0.1:$API_PORT/health" 60 "$API_PID"
+  API_URL="http://127.0.0.1:$API_PORT"
+else
+  API_URL=$HELPLINE_API_URL
+fi
+start_actions "$API_URL" up
+"$BOT/python" tests/stories_api_down/live_check.py ${LIVE_VERBOSE:+-v} --rasa "http://127.0.0.1:$RASA_PORT" \
+  tests/stories/live_conversations.yml || status=1
+
+if [ "$status" != 0 ]; then
+  echo "live checks failed; logs:" >&2
+  tail -n 30 "$WORK"/actions-*.log >&2 || true
+  exit 1
+fi
+echo "story tests passed"

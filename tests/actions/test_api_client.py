@@ -1,0 +1,91 @@
+import httpx
+import pytest
+import respx
+
+from actions.api_client import ApiRejected, ApiUnavailable, HelplineApi
+from tests.actions.conftest import API_URL, CONNECT_ERROR, TIMEOUT, TOKEN, body, case_json, calls
+
+
+async def test_create_case_sends_bearer_token_and_returns_typed_case(api):
+    route = api.post("/api/cases").respond(201, json=case_json(urgency="emergency", go_to_ed=True,
+                                                               advice=[{"code": "hiv_pep_urgent", "text": "Go now.",
+                                                                        "source": "BHIVA"}]))
+    case = await HelplineApi().create_case({"line": "sharps"})
+    assert route.calls.last.request.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert body(route.calls.last) == {"line": "sharps"}
+    assert case.ref == "SH-000123"
+    assert case.urgency == "emergency"
+    assert case.decision.go_to_emergency_department is True
+    assert [a.code for a in case.decision.advice] == ["hiv_pep_urgent"]
+
+
+async def test_update_and_status_and_note_paths(api):
+    api.patch("/api/cases/SH-000123").respond(200, json=case_json())
+    api.get("/api/cases/MA-000045/status").respond(200, json={
+        "ref": "MA-000045", "status": "open", "urgency": "routine", "line": "manager",
+        "updated_at": "2026-11-23T10:00:00+00:00", "summary": "Waiting for triage"})
+    api.post("/api/cases/SH-000123/events").respond(201, json={"id": 1})
+    client = HelplineApi()
+    await client.update_case("SH-000123", {"answers": {}})
+    status = await client.get_status("MA-000045")
+    await client.add_note("SH-000123", "Satisfaction rating: 5/5")
+    assert calls(api) == [("PATCH", "/api/cases/SH-000123"), ("GET", "/api/cases/MA-000045/status"),
+                          ("POST", "/api/cases/SH-000123/events")]
+    assert status.summary == "Waiting for triage"
+    assert body(api.calls[-1]) == {"note": "Satisfaction rating: 5/5", "actor": "helpline-bot"}
+
+
+async def test_connect_error_is_retried_once_then_unavailable(api):
+    route = api.post("/api/cases").mock(side_effect=CONNECT_ERROR)
+    with pytest.raises(ApiUnavailable):
+        await HelplineApi().create_case({"line": "sharps"})
+    assert route.call_count == 2
+
+
+async def test_connect_error_then_success_on_retry(api):
+    route = api.post("/api/cases").mock(side_effect=[CONNECT_ERROR, httpx.Response(201, json=case_json())])
+    case = await HelplineApi().create_case({"line": "sharps"})
+    assert case.ref == "SH-000123" and route.call_count == 2
+
+
+async def test_read_timeout_is_not_retried(api):
+    # the request may have reached the API: a retry could create the case twice
+    route = api.post("/api/cases").mock(side_effect=TIMEOUT)
+    with pytest.raises(ApiUnavailable):
+        await HelplineApi().create_case({"line": "sharps"})
+    assert route.call_count == 1
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+async def test_5xx_is_unavailable(api, status):
+    api.post("/api/cases").respond(status, json={"detail": "boom"})
+    with pytest.raises(ApiUnavailable):
+        await HelplineApi().create_case({"line": "sharps"})
+
+
+@pytest.mark.parametrize("status,detail", [(404, "Case not found"),
+                                           (422, [{"loc": ["body", "answers", "consent"], "msg": "must be true"}])])
+async def test_4xx_is_rejected_with_detail(api, status, detail):
+    api.get("/api/cases/MA-000999/status").respond(status, json={"detail": detail})
+    with pytest.raises(ApiRejected) as info:
+        await HelplineApi().get_status("MA-000999")
+    assert info.value.status_code == status
+    assert info.value.detail == detail
+    assert info.value.not_found == (status == 404)
+
+
+async def test_settings_are_read_when_the_client_is_made(monkeypatch, api):
+    monkeypatch.setenv("HELPLINE_API_URL", "http://elsewhere.test/")
+    with respx.mock(base_url="http://elsewhere.test") as other:
+        other.get("/api/cases/SH-000001/status").respond(200, json={"ref": "SH-000001", "status": "open",
+                                                                    "line": "sharps"})
+        status = await HelplineApi().get_status("SH-000001")
+    assert status.ref == "SH-000001"
+    assert api.calls.call_count == 0
+
+
+def test_default_url_when_unset(monkeypatch):
+    monkeypatch.delenv("HELPLINE_API_URL")
+    assert HelplineApi().settings.api_url == "http://127.0.0.1:8000"
+    assert API_URL != "http://127.0.0.1:8000"
+
