@@ -137,8 +137,12 @@ class HelplineApi:
     async def get_status(self, ref: str) -> CaseStatus:
         return CaseStatus.from_json(await self._request("GET", f"/api/cases/{ref}/status"))
 
-    async def add_note(self, ref: str, note: str, actor: str = BOT_ACTOR) -> None:
-        await self._request("POST", f"/api/cases/{ref}/events", json={"note": note, "actor": actor})
+    async def add_note(self, ref: str, note: str, actor: str = BOT_ACTOR, rating: Optional[int] = None) -> None:
+        """A note on the case; with `rating` (1-5) the API stores a structured rating event."""
+        body: Dict[str, Any] = {"note": note, "actor": actor}
+        if rating is not None:
+            body["rating"] = rating
+        await self._request("POST", f"/api/cases/{ref}/events", json=body)
 
     # -- transport ---------------------------------------------------------------------
     def _client(self) -> httpx.AsyncClient:

@@ -170,7 +170,10 @@ class ActionRate(Action):
         if not ref and not (tracker.get_slot(n.SLOT_PENDING_SYNC) or {}).get("sharps"):
             return []
         outbox = Outbox.from_tracker(get_api(), tracker)
-        await outbox.add_note(ref, f"Satisfaction rating: {rating}/5 (channel {tracker.get_slot(n.SLOT_CHANNEL) or 'unknown'})")
+        await outbox.add_note(
+            ref, f"Satisfaction rating: {rating}/5 (channel {tracker.get_slot(n.SLOT_CHANNEL) or 'unknown'})",
+            rating=rating,
+        )
         return [SlotSet(k, v) for k, v in outbox.slots().items()]
 
 

@@ -120,8 +120,11 @@ class Outbox:
             logger.warning("update of %s refused: %s", ref, exc)
             return SendResult(rejected=exc)
 
-    async def add_note(self, ref: Optional[str], note: str) -> SendResult:
-        self.pending.setdefault(NOTES, []).append({"ref": ref, "note": note})
+    async def add_note(self, ref: Optional[str], note: str, rating: Optional[int] = None) -> SendResult:
+        item: Dict[str, Any] = {"ref": ref, "note": note}
+        if rating is not None:
+            item["rating"] = rating
+        self.pending.setdefault(NOTES, []).append(item)
         return await self._flush()
 
     def slots(self) -> Dict[str, Any]:
@@ -161,7 +164,7 @@ class Outbox:
                 ref = item.get("ref") or self.case_ref
                 if ref:
                     try:
-                        await self.api.add_note(ref, item["note"])
+                        await self.api.add_note(ref, item["note"], rating=item.get("rating"))
                     except ApiRejected as exc:
                         logger.warning("note refused by the API: %s", exc)
                 self.pending[NOTES].pop(0)

@@ -86,16 +86,16 @@ async def test_carry_on_forgets_the_no(dispatcher, domain):
     assert events == [SlotSet("gloves", None)]
 
 
-@pytest.mark.parametrize("text,entities,expected", [
-    ("5", [{"entity": "number", "value": "5"}], "Satisfaction rating: 5/5 (channel web)"),
-    ("it was ok 3", [], "Satisfaction rating: 3/5 (channel web)"),
+@pytest.mark.parametrize("text,entities,expected,score", [
+    ("5", [{"entity": "number", "value": "5"}], "Satisfaction rating: 5/5 (channel web)", 5),
+    ("it was ok 3", [], "Satisfaction rating: 3/5 (channel web)", 3),
 ])
-async def test_rating_is_sent_as_a_case_note(api, dispatcher, domain, text, entities, expected):
+async def test_rating_is_sent_as_a_case_note(api, dispatcher, domain, text, entities, expected, score):
     route = api.post("/api/cases/SH-000123/events").respond(201, json={"id": 1})
     tracker = make_tracker(text=text, intent=n.INTENT_RATE, entities=entities,
                            slots={n.SLOT_CASE_REF: "SH-000123", n.SLOT_CHANNEL: "web"})
     events = await ActionRate().run(dispatcher, tracker, domain)
-    assert body(route.calls.last) == {"note": expected, "actor": "helpline-bot"}
+    assert body(route.calls.last) == {"note": expected, "actor": "helpline-bot", "rating": score}
     assert responses(dispatcher) == [n.UTTER_RATING_THANKS]
     assert slot_events(events)[n.SLOT_PENDING_SYNC] is None
 
@@ -117,17 +117,18 @@ async def test_rating_with_the_api_down_is_kept(api, dispatcher, domain):
     api.post("/api/cases/SH-000123/events").mock(side_effect=CONNECT_ERROR)
     events = await ActionRate().run(dispatcher, make_tracker(text="4", intent=n.INTENT_RATE,
                                                              slots={n.SLOT_CASE_REF: "SH-000123"}), domain)
-    assert slot_events(events)[n.SLOT_PENDING_SYNC] == {"notes": [{"ref": "SH-000123",
+    assert slot_events(events)[n.SLOT_PENDING_SYNC] == {"notes": [{"ref": "SH-000123", "rating": 4,
                                                                    "note": "Satisfaction rating: 4/5 (channel unknown)"}]}
 
 
 async def test_kept_rating_goes_out_with_the_next_call(api, dispatcher, domain):
     note = api.post("/api/cases/SH-000123/events").respond(201, json={"id": 1})
-    pending = {"notes": [{"ref": "SH-000123", "note": "Satisfaction rating: 4/5 (channel unknown)"}]}
+    pending = {"notes": [{"ref": "SH-000123", "rating": 4, "note": "Satisfaction rating: 4/5 (channel unknown)"}]}
     await ActionRate().run(dispatcher, make_tracker(text="5", intent=n.INTENT_RATE,
                                                     slots={n.SLOT_CASE_REF: "SH-000123", n.SLOT_PENDING_SYNC: pending}),
                            domain)
-    assert [body(c)["note"][:24] for c in note.calls] == ["Satisfaction rating: 4/5", "Satisfaction rating: 5/5"]
+    assert [(body(c)["note"][:24], body(c)["rating"]) for c in note.calls] == [
+        ("Satisfaction rating: 4/5", 4), ("Satisfaction rating: 5/5", 5)]
 
 
 @pytest.mark.parametrize("slots,expected", [
