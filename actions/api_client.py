@@ -81,6 +81,7 @@ class Case:
     decision: Optional[Decision]
     on_call_name: Optional[str] = None
     pages_sent: int = 0
+    organisation_code: Optional[str] = None
 
     @classmethod
     def from_json(cls, data: Dict[str, Any]) -> "Case":
@@ -94,6 +95,7 @@ class Case:
             decision=Decision.from_json(data.get("decision")),
             on_call_name=(data.get("on_call") or {}).get("name"),
             pages_sent=sum(1 for p in pages if isinstance(p, dict) and p.get("sent_at")),
+            organisation_code=(data.get("organisation") or {}).get("code"),
         )
 
 

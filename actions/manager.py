@@ -244,6 +244,9 @@ class ActionReferralSubmit(Action):
             route = result.case.decision.route if result.case.decision else None
             dispatcher.utter_message(response=n.UTTER_REFERRAL_SENT, case_ref=result.case.ref,
                                      route=label(domain, "route", route or "nurse"))
+            named = body["answers"].get("organisation_name")
+            if named and not result.case.organisation_code:
+                dispatcher.utter_message(response=n.UTTER_ORGANISATION_UNMATCHED, organisation_name=named)
             dispatcher.utter_message(response=n.UTTER_ASK_RATING)
             events.append(SlotSet(n.SLOT_CASE_REF, result.case.ref))
         elif result.unavailable:

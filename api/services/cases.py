@@ -17,7 +17,7 @@ from api.core.config import Settings
 from api.domain.case_lifecycle import OPEN_STATUSES
 from api.enums import CaseKind, CaseStatus, Line, PageStatus, Urgency
 from api.models import Case, Organisation
-from api.services import audit, paging, refs
+from api.services import audit, directory, paging, refs
 from api.services.decisions import decide, is_escalating
 from api.triage import URGENCY_ORDER, raise_only
 
@@ -67,6 +67,28 @@ def _organisation(session: Session, code: str | None) -> Organisation | None:
     return org
 
 
+# Answer fields in which a person names their workplace in their own words.
+WORKPLACE_FIELDS = ("workplace", "organisation_name")
+
+
+def _match_workplace(session: Session, case: Case, *, now: datetime) -> None:
+    """Link the organisation a person named, when it is unambiguous; otherwise say so in
+    the audit trail so a practitioner can link it by hand."""
+    if case.organisation_id is not None:
+        return
+    named = next((case.answers.get(f) for f in WORKPLACE_FIELDS if isinstance(case.answers.get(f), str)), None)
+    if not named:
+        return
+    org = directory.match_organisation(session, named)
+    if org is None:
+        audit.log_event(session, case, type="organisation_unmatched", now=now,
+                        description="the workplace given matches no single organisation", details={})
+        return
+    case.organisation = org
+    audit.log_event(session, case, type="organisation_matched", now=now,
+                    description=f"workplace matched to {org.code}", details={"code": org.code})
+
+
 def create(
     session: Session, *, data: dict[str, Any], now: datetime, settings: Settings, actor: str = "api"
 ) -> Case:
@@ -85,6 +107,7 @@ def create(
     audit.log_event(session, case, type="case_created", actor=actor, now=now,
                     description=f"{line} case opened by {case.channel}",
                     details={"kind": str(kind), "channel": case.channel, "answers": case.answers})
+    _match_workplace(session, case, now=now)
     _triage(session, case, now=now, settings=settings, actor=actor)
     metrics.CASES_OPENED.labels(str(line), metrics.label(case.urgency)).inc()
     return case
@@ -114,6 +137,8 @@ def update(
     case.updated_at = now
     audit.log_event(session, case, type="answers_added", actor=actor, now=now,
                     description="answers added", details=changed)
+    if "answers" in changed and any(f in changed["answers"] for f in WORKPLACE_FIELDS):
+        _match_workplace(session, case, now=now)
     if case.status != CaseStatus.closed:
         _triage(session, case, now=now, settings=settings, actor=actor)
     return case

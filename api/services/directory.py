@@ -59,6 +59,31 @@ def list_organisations(session: Session, q: str | None = None) -> list[Organisat
     return list(session.scalars(query))
 
 
+_FILLER = {"the", "surgery", "practice", "medical", "centre", "center", "health", "pharmacy", "community", "group",
+           "gp", "at", "of", "and", "&"}
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in "".join(c.lower() if c.isalnum() else " " for c in text).split() if w not in _FILLER}
+
+
+def match_organisation(session: Session, text: str | None) -> Organisation | None:
+    """The one organisation a person's own words name ("riverside surgery", "Y00001"), or
+    None when it is unknown or could be more than one: a wrong match is worse than none."""
+    if not text or not text.strip():
+        return None
+    wanted = text.strip()
+    orgs = list(session.scalars(select(Organisation)))
+    exact = [o for o in orgs if wanted.upper() == o.code or wanted.lower() == o.name.lower()]
+    if len(exact) == 1:
+        return exact[0]
+    words = _words(wanted)
+    if not words:
+        return None
+    hits = [o for o in orgs if words <= _words(o.name) or _words(o.name) <= words and _words(o.name)]
+    return hits[0] if len(hits) == 1 else None
+
+
 def create_organisation(session: Session, data: dict[str, Any], *, now: datetime) -> Organisation:
     org = Organisation(**{**data, "code": data["code"].upper()}, created_at=now)
     session.add(org)

@@ -77,6 +77,15 @@ async def test_confirmation_shows_the_referral_in_words(dispatcher, domain):
 
 
 # -- submitting ---------------------------------------------------------------------------------------------
+async def test_a_matched_organisation_needs_no_word(api, dispatcher, domain):
+    matched = {**case_json("MA-000046", line="manager", kind="referral", urgency="routine", route="nurse"),
+               "organisation": {"code": "Y00001", "name": "High St Surgery", "type": "gp_practice"}}
+    api.post("/api/cases").respond(201, json=matched)
+    tracker = make_tracker(slots={**ANSWERS, n.SLOT_REFERRAL_CONFIRM: "yes"})
+    await ActionReferralSubmit().run(dispatcher, tracker, domain)
+    assert responses(dispatcher) == [n.UTTER_REFERRAL_SENT, n.UTTER_ASK_RATING]
+
+
 async def test_confirmed_referral_is_posted_and_the_reference_given(api, dispatcher, domain):
     route = api.post("/api/cases").respond(201, json=case_json("MA-000045", line="manager", kind="referral",
                                                                urgency="routine", route="nurse"))
@@ -93,7 +102,9 @@ async def test_confirmed_referral_is_posted_and_the_reference_given(api, dispatc
             "urgency_requested": "routine", "complex": False, "organisation_name": "High St Surgery",
         },
     }
-    assert responses(dispatcher) == [n.UTTER_REFERRAL_SENT, n.UTTER_ASK_RATING]
+    # The API matched no organisation to "High St Surgery": the manager is told, kindly.
+    assert responses(dispatcher) == [n.UTTER_REFERRAL_SENT, n.UTTER_ORGANISATION_UNMATCHED, n.UTTER_ASK_RATING]
+    assert dispatcher.messages[1]["organisation_name"] == "High St Surgery"
     assert dispatcher.messages[0]["case_ref"] == "MA-000045"
     assert dispatcher.messages[0]["route"] == "an OH nurse"
     assert events[:2] == [SlotSet(n.SLOT_LINE, "manager"), SlotSet(n.SLOT_CASE_REF, "MA-000045")]

@@ -169,3 +169,30 @@ def test_everything_under_api_needs_the_token(anon):
 
 def test_health_needs_no_token(anon):
     assert anon.get("/health").json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize("named, code", [
+    ("Riverside Medical Practice", "Y00001"),
+    ("riverside surgery", "Y00001"),
+    ("y00001", "Y00001"),
+    ("Riverside", "Y00001"),
+    ("somewhere else entirely", None),
+    ("", None),
+])
+def test_workplace_in_own_words_is_matched_or_left_for_a_person(client, rota, named, code):
+    r = client.post("/api/cases", json={"line": "sharps", "answers": {"exposure_type": "intact_skin", "workplace": named}})
+    assert r.status_code == 201
+    assert (r.json()["organisation"] or {}).get("code") == code
+    types = [e["type"] for e in client.get(f"/api/cases/{r.json()['ref']}/events").json()]
+    if named:
+        assert ("organisation_matched" if code else "organisation_unmatched") in types
+
+
+def test_ambiguous_workplace_is_not_guessed(client, rota, session, clock):
+    organisation(session, "Y00009", name="Riverside Health Centre", now=clock.now)
+    session.commit()
+    r = client.post("/api/cases", json={"line": "manager", "kind": "referral", "answers": {
+        "consent": True, "consent_reason_explained": True, "organisation_name": "riverside"}})
+    assert r.json()["organisation"] is None
+    r = client.patch(f"/api/cases/{r.json()['ref']}", json={"answers": {"organisation_name": "Riverside Health Centre"}})
+    assert r.json()["organisation"]["code"] == "Y00009"
