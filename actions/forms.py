@@ -228,7 +228,7 @@ class HelplineFormValidation(FormValidationAction):
         if intent in ALWAYS_INTERRUPTS:
             return {}
         if slot in self.FREE_TEXT:
-            if intent in FREE_TEXT_INTERRUPTS:
+            if intent in FREE_TEXT_INTERRUPTS and sounds_like(intent, text):
                 return {}
         elif intent in SOFT_INTERRUPTS and self.readers()[slot](text, tracker) is None:
             return {}
@@ -312,6 +312,33 @@ SOFT_INTERRUPTS = {n.INTENT_REQUEST_HUMAN, n.INTENT_STOP, n.INTENT_RESTART, n.IN
                    n.INTENT_PRIVACY, n.INTENT_BOT_CHALLENGE, n.INTENT_CORRECT_ANSWER, n.INTENT_OUT_OF_SCOPE}
 # Free text accepts anything, so these intents are taken as interruptions there.
 FREE_TEXT_INTERRUPTS = SOFT_INTERRUPTS - {n.INTENT_OUT_OF_SCOPE}
+# A free-text answer ("weekly catch ups") can be classified as anything, so there an
+# interrupting intent also needs one of its own cue words before it wins: the classifier
+# alone never takes an answer away from the person.
+INTERRUPT_CUES: Dict[str, Tuple[str, ...]] = {
+    n.INTENT_REQUEST_HUMAN: ("person", "human", "someone", "somebody", "nurse", "doctor", "speak", "talk", "call me",
+                             "ring me", "real"),
+    n.INTENT_STOP: ("stop", "cancel", "quit", "enough", "leave it", "forget it", "end"),
+    n.INTENT_RESTART: ("start again", "start over", "restart", "reset", "from the beginning", "begin again"),
+    n.INTENT_REPEAT: ("again", "repeat", "what was", "didnt get", "didn't get", "say that", "pardon", "sorry what"),
+    n.INTENT_PRIVACY: ("privacy", "private", "data", "confidential", "who sees", "who can see", "kept", "gdpr",
+                       "record"),
+    n.INTENT_BOT_CHALLENGE: ("bot", "robot", "human", "real person", "computer", "automated", "ai"),
+    n.INTENT_CORRECT_ANSWER: ("actually", "change", "meant", "mistake", "wrong", "correct", "sorry it was",
+                              "not yesterday", "not today"),
+}
+
+
+def _words(text: str) -> str:
+    return " " + " ".join(re.sub(r"[^a-z0-9]+", " ", re.sub(r"['\u2019]", "", text.lower())).split()) + " "
+
+
+def sounds_like(intent: Optional[str], text: str) -> bool:
+    """True when the text carries one of the intent's own cue words (whole words)."""
+    padded = _words(text)
+    return any(_words(cue) in padded for cue in INTERRUPT_CUES.get(intent or "", ()))
+
+
 _SKIPPABLE = {"slot", "active_loop", "loop_interrupted", "user_featurization", "entities"}
 
 

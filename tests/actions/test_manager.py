@@ -246,3 +246,17 @@ async def test_confirmation_in_words(dispatcher, domain):
     events = await ValidateReferralForm().run(dispatcher, tracker, domain)
     assert slot_events(events)[n.SLOT_REFERRAL_CONFIRM] == "yes"
     assert slot_events(events)[n.SLOT_REQUESTED] is None
+
+
+@pytest.mark.parametrize("text,intent,kept", [
+    ("weekly catch ups", n.INTENT_REPEAT, True),          # mislabelled: no cue word, so it is the answer
+    ("regular one to ones", n.INTENT_STOP, True),
+    ("she spoke to her gp", n.INTENT_REQUEST_HUMAN, True),  # "spoke" is not "speak": an answer
+    ("can you say that again", n.INTENT_REPEAT, False),   # a real interruption carries its cue
+    ("stop", n.INTENT_STOP, False),
+])
+async def test_free_text_is_interrupted_only_with_a_cue_word(dispatcher, domain, text, intent, kept):
+    tracker = form_turn(n.FORM_REFERRAL, text=text, intent=intent, slots={n.SLOT_REFERRAL_CONSENT: "yes"},
+                        requested=n.SLOT_TRIED)
+    events = await ValidateReferralForm().run(dispatcher, tracker, domain)
+    assert (slot_events(events).get(n.SLOT_TRIED) == text) is kept
