@@ -16,7 +16,7 @@ export SANIC_HOST := 127.0.0.1
 PIPELINE := bot/pipeline/en_helpline
 MODEL := models/helpline.tar.gz
 
-.PHONY: help run test setup venvs migrate seed train pipeline test-api test-bot validate stories nlu \
+.PHONY: help run test setup env venvs migrate seed train pipeline test-api test-bot validate stories nlu \
         sms test-api-postgres retention lock-api lock-bot clean
 
 help:
@@ -36,10 +36,13 @@ help:
 
 venvs: .venv-api/.installed .venv-bot/.installed
 
-.env:
-	$(API)/python scripts/make_env.py .env
+# Writes .env on first run; on later runs only adds settings it lacks.
+env: .venv-api/.installed
+	@$(API)/python scripts/make_env.py .env
 
-setup: venvs .env migrate seed pipeline train
+.env: env
+
+setup: venvs env migrate seed pipeline train
 
 migrate: .venv-api/.installed .env
 	@mkdir -p var
@@ -67,7 +70,7 @@ run: setup
 	$(API)/honcho start -f Procfile
 
 test-api: .venv-api/.installed
-	$(API)/python -m pytest tests/api tests/browser -q
+	$(API)/python -m pytest tests/api tests/browser tests/scripts -q
 
 # The same API suite against a throwaway PostgreSQL server (Debian's postgresql package).
 test-api-postgres: .venv-api/.installed

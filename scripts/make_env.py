@@ -1,4 +1,8 @@
-"""Writes .env with fresh development secrets on first run. Never overwrites an existing file."""
+"""Writes .env with fresh development secrets on first run.
+
+An existing .env is never overwritten: only settings it lacks (added by a newer version of
+the project) are appended, so an upgrade does not leave Rasa refusing to start.
+"""
 from __future__ import annotations
 
 import secrets
@@ -6,11 +10,8 @@ import sys
 from pathlib import Path
 
 
-def main(path: str = ".env") -> int:
-    target = Path(path)
-    if target.exists():
-        return 0
-    values = {
+def defaults() -> dict[str, str]:
+    return {
         "ENVIRONMENT": "development",
         "HELPLINE_API_TOKEN": secrets.token_urlsafe(32),
         "SESSION_SECRET": secrets.token_urlsafe(32),
@@ -27,6 +28,23 @@ def main(path: str = ".env") -> int:
         "RASA_TRACKER_USERNAME": "",
         "RASA_TRACKER_PASSWORD": "",
     }
+
+
+def existing_keys(text: str) -> set[str]:
+    return {line.split("=", 1)[0].strip() for line in text.splitlines() if "=" in line and not line.startswith("#")}
+
+
+def main(path: str = ".env") -> int:
+    target = Path(path)
+    values = defaults()
+    if target.exists():
+        text = target.read_text()
+        missing = {k: v for k, v in values.items() if k not in existing_keys(text)}
+        if missing:
+            sep = "" if text.endswith("\n") or not text else "\n"
+            target.write_text(text + sep + "".join(f"{k}={v}\n" for k, v in missing.items()))
+            print(f"added to {target}: {', '.join(missing)}")
+        return 0
     target.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
     target.chmod(0o600)
     print(f"wrote {target} with fresh development secrets")
