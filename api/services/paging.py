@@ -173,21 +173,27 @@ def due_page_ids(session: Session, *, status: str, now: datetime) -> list[int]:
     return list(session.scalars(select(Page.id).where(Page.status == status, column <= now).order_by(Page.id)))
 
 
-def fire_overdue(session: Session, *, now: datetime, settings: Settings) -> int:
-    """Escalate every page whose deadline passed unacknowledged. Returns rounds paged."""
-    due = due_page_ids(session, status=PageStatus.pending, now=now)
-    rounds = 0
-    for page_id in due:
+def claim_due(session: Session, *, status: str, to: str, now: datetime):
+    """Yield each due page this process won, moved from `status` to `to` with a conditional
+    UPDATE (a page another process claimed first is skipped), its case refreshed. The
+    caller commits after each."""
+    for page_id in due_page_ids(session, status=status, now=now):
         claimed = session.execute(
-            update(Page).where(Page.id == page_id, Page.status == PageStatus.pending)
-            .values(status=PageStatus.escalated)
+            update(Page).where(Page.id == page_id, Page.status == status).values(status=to)
         ).rowcount
         if not claimed:
             session.rollback()
             continue
         page = session.get(Page, page_id)
+        session.refresh(page.case)
+        yield page
+
+
+def fire_overdue(session: Session, *, now: datetime, settings: Settings) -> int:
+    """Escalate every page whose deadline passed unacknowledged. Returns rounds paged."""
+    rounds = 0
+    for page in claim_due(session, status=PageStatus.pending, to=PageStatus.escalated, now=now):
         case = page.case
-        session.refresh(case)
         late = (now - page.ack_deadline).total_seconds()
         metrics.DEADLINES_OVERDUE.labels(page.tier, page.urgency).inc()
         metrics.DEADLINE_LATENESS.observe(max(late, 0.0))
@@ -205,19 +211,10 @@ def fire_overdue(session: Session, *, now: datetime, settings: Settings) -> int:
 
 
 def release_scheduled(session: Session, *, now: datetime, settings: Settings) -> int:
-    due = due_page_ids(session, status=PageStatus.scheduled, now=now)
+    """Send held pages whose time has come, to whoever is on the rota now."""
     released = 0
-    for page_id in due:
-        claimed = session.execute(
-            update(Page).where(Page.id == page_id, Page.status == PageStatus.scheduled)
-            .values(status=PageStatus.superseded)
-        ).rowcount
-        if not claimed:
-            session.rollback()
-            continue
-        page = session.get(Page, page_id)
+    for page in claim_due(session, status=PageStatus.scheduled, to=PageStatus.superseded, now=now):
         case = page.case
-        session.refresh(case)
         if case.status != CaseStatus.closed:
             page_round(session, case, after_step=0, now=now, settings=settings, reason="scheduled page released")
             released += 1
