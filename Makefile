@@ -17,7 +17,7 @@ PIPELINE := bot/pipeline/en_helpline
 MODEL := models/helpline.tar.gz
 
 .PHONY: help run test setup env venvs migrate seed train pipeline test-api test-bot validate stories nlu \
-        sms test-api-postgres retention lock-api lock-bot clean
+        sms test-api-postgres retention bench faults lock-api lock-bot clean
 
 help:
 	@echo "make run    set everything up, then start the API (8000), action server (5055) and Rasa (5005)"
@@ -104,6 +104,14 @@ test: venvs
 # Text the running API exactly as Twilio would (signed); VOICE=1 for a call's turns.
 sms: .venv-api/.installed .env
 	$(API)/python scripts/sms.py $(if $(VOICE),--voice)
+
+# 50 concurrent SMS conversations through the API vs straight to Rasa; writes bench/results.md.
+bench: train .venv-api/.installed
+	BENCH_COMMAND="make bench$(if $(BENCH_ARGS), BENCH_ARGS='$(BENCH_ARGS)')" $(API)/python bench/run.py $(BENCH_ARGS)
+
+# kill -9 of each process mid-conversation, and the scaled-out set-up (PostgreSQL + Redis).
+faults: train .venv-api/.installed
+	$(API)/python -m pytest tests/faults -v
 
 lock-api:
 	$(API)/pip freeze --disable-pip-version-check > requirements/api.txt

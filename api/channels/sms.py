@@ -2,15 +2,18 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from functools import partial
 
 from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
 from twilio.twiml.messaging_response import MessagingResponse
 
 from api.channels import texts
 from api.channels.security import TwilioParams
 from api.deps import SessionDep, SettingsDep
 from api.services import paging, relay
-from api.services.relay import Reply
+from api.services.relay import Reply, Turn
 from api.services.summary import case_summary
 
 log = logging.getLogger("helpline.channels.sms")
@@ -35,8 +38,35 @@ def _ack_text(page, now) -> str:
     return " ".join(parts)
 
 
+@dataclass
+class _ToRelay:
+    turn: Turn
+    phone: str | None
+    message: str | None
+
+
 @router.post("/sms")
-def inbound_sms(params: TwilioParams, request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+async def inbound_sms(params: TwilioParams, request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    """Async so that a turn waiting for Rasa holds no threadpool thread (relay.relay_async):
+    under load those threads are what the API needs to answer the action server, which Rasa
+    is waiting on. Everything that touches the database runs on the threadpool, in order."""
+    step = await run_in_threadpool(_receive, params, request, session, settings)
+    if isinstance(step, Response):
+        return step
+    if isinstance(step, _ToRelay):
+        step = await relay.relay_async(session, step.turn, settings=settings, clock=request.app.state.clock,
+                                       phone=step.phone, message=step.message)
+    return await run_in_threadpool(partial(_respond, session, step))
+
+
+def _respond(session, turn: Turn) -> Response:
+    twiml = _twiml(turn.replies)
+    relay.remember_response(session, turn, "twiml", twiml)
+    return Response(twiml, media_type=XML)
+
+
+def _receive(params: dict[str, str], request: Request, session, settings) -> Response | Turn | _ToRelay:
+    """Store the turn and answer what needs no Rasa; otherwise what to relay."""
     clock = request.app.state.clock
     now = clock()
     message_sid = params.get("MessageSid") or params.get("SmsSid") or ""
@@ -81,11 +111,8 @@ def inbound_sms(params: TwilioParams, request: Request, session: SessionDep, set
         if chosen:
             turn.inbound.details = {**(turn.inbound.details or {}), "choice": chosen.as_dict()}
             session.commit()
-        turn = relay.relay(session, turn, settings=settings, clock=clock, phone=phone, message=message)
-
-    twiml = _twiml(turn.replies)
-    relay.remember_response(session, turn, "twiml", twiml)
-    return Response(twiml, media_type=XML)
+        return _ToRelay(turn, phone, message)
+    return turn
 
 
 @router.post("/status")

@@ -1,0 +1,252 @@
+"""Start the real processes (API, action server, Rasa) on free loopback ports, for the
+benchmark (bench/run.py) and the fault tests (tests/faults/).
+
+Everything runs from the repository with its own environment (never .env's secrets: every
+setting the API reads is passed explicitly), logs to files in a work directory, and is
+stopped by its own process id. Each process is started in its own session, so a kill -9
+hits exactly that process and nothing else.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+API_BIN = REPO / ".venv-api" / "bin"
+BOT_BIN = REPO / ".venv-bot" / "bin"
+MODEL = REPO / "models" / "helpline.tar.gz"
+
+# Quiet, reproducible bot processes (as the Makefile exports them).
+BOT_ENV = {"PYTHONHASHSEED": "0", "TF_CPP_MIN_LOG_LEVEL": "2", "TF_DETERMINISTIC_OPS": "1",
+           "SANIC_HOST": "127.0.0.1"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_ok(url: str, timeout: float = 2.0) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status == 200
+    except Exception:
+        return False
+
+
+@dataclass
+class Proc:
+    """One child process: started, waited for, killed (-9) or stopped, started again."""
+
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    ready_url: str
+    log: Path
+    ready_seconds: float = 60.0
+    popen: subprocess.Popen | None = None
+    starts: int = 0
+
+    @property
+    def pid(self) -> int | None:
+        return self.popen.pid if self.popen else None
+
+    def alive(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
+
+    def start(self, wait: bool = True) -> "Proc":
+        if self.alive():
+            return self
+        self.starts += 1
+        handle = open(self.log, "ab")
+        handle.write(f"\n===== start {self.starts} =====\n".encode())
+        handle.flush()
+        self.popen = subprocess.Popen(self.argv, cwd=REPO, env=self.env, stdout=handle, stderr=subprocess.STDOUT,
+                                      stdin=subprocess.DEVNULL, start_new_session=True)
+        handle.close()
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + self.ready_seconds
+        while time.monotonic() < deadline:
+            if not self.alive():
+                raise RuntimeError(f"{self.name} exited while starting (see {self.log}):\n{self.tail()}")
+            if http_ok(self.ready_url):
+                return
+            time.sleep(0.25)
+        raise RuntimeError(f"{self.name} not ready after {self.ready_seconds:.0f}s (see {self.log}):\n{self.tail()}")
+
+    def kill9(self) -> None:
+        """SIGKILL, no clean-up: what a crash or the OOM killer does."""
+        if self.alive():
+            os.kill(self.popen.pid, signal.SIGKILL)
+        if self.popen is not None:
+            self.popen.wait()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if not self.alive():
+            return
+        self.popen.terminate()
+        try:
+            self.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill9()
+
+    def tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+@dataclass
+class Secrets:
+    api_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    session_secret: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    twilio_token: str = field(default_factory=lambda: secrets.token_hex(16))
+
+
+def base_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RASA_", "HELPLINE_", "TWILIO_"))}
+    env.pop("DATABASE_URL", None)
+    return env
+
+
+def api_env(*, database_url: str, public_url: str, rasa_url: str, keys: Secrets, spool: Path,
+            extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = base_env()
+    env.update({
+        "ENVIRONMENT": "test", "DATABASE_URL": database_url, "PUBLIC_BASE_URL": public_url,
+        "HELPLINE_API_TOKEN": keys.api_token, "SESSION_SECRET": keys.session_secret,
+        "TWILIO_AUTH_TOKEN": keys.twilio_token, "TWILIO_ACCOUNT_SID": "", "TWILIO_FROM_NUMBER": "",
+        "RASA_URL": rasa_url, "LOG_LEVEL": "WARNING", "LOG_FORMAT": "json", "INBOUND_SPOOL_DIR": str(spool),
+    })
+    env.update(extra or {})
+    return env
+
+
+def prepare_database(database_url: str, keys: Secrets, log: Path) -> None:
+    """alembic upgrade head + the demo organisations, practitioners and rota."""
+    env = api_env(database_url=database_url, public_url="http://127.0.0.1", rasa_url="http://127.0.0.1:9",
+                  keys=keys, spool=log.parent / "spool")
+    with open(log, "ab") as handle:
+        for argv in ([str(API_BIN / "alembic"), "upgrade", "head"], [str(API_BIN / "python"), "-m", "api.seed"]):
+            subprocess.run(argv, cwd=REPO, env=env, stdout=handle, stderr=subprocess.STDOUT, check=True)
+
+
+def api_proc(name: str, *, port: int, database_url: str, rasa_url: str, keys: Secrets, workdir: Path,
+             extra: Mapping[str, str] | None = None, public_url: str | None = None) -> Proc:
+    url = f"http://127.0.0.1:{port}"
+    env = api_env(database_url=database_url, public_url=public_url or url, rasa_url=rasa_url, keys=keys,
+                  spool=workdir / f"spool-{name}", extra=extra)
+    argv = [str(API_BIN / "uvicorn"), "--factory", "api.main:create_app", "--host", "127.0.0.1",
+            "--port", str(port), "--log-level", "warning", "--no-access-log"]
+    return Proc(name, argv, env, f"{url}/health", workdir / f"{name}.log", ready_seconds=60)
+
+
+def actions_proc(name: str, *, port: int, api_url: str, keys: Secrets, workdir: Path) -> Proc:
+    env = base_env()
+    env.update(BOT_ENV)
+    env.update({"HELPLINE_API_URL": api_url, "HELPLINE_API_TOKEN": keys.api_token})
+    argv = [str(BOT_BIN / "python"), "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)]
+    return Proc(name, argv, env, f"http://127.0.0.1:{port}/health", workdir / f"{name}.log", ready_seconds=90)
+
+
+def sqlite_endpoints(path: Path, *, actions_port: int, tracker_db: Path) -> Path:
+    path.write_text(
+        "action_endpoint:\n"
+        f"  url: http://127.0.0.1:{actions_port}/webhook\n"
+        "tracker_store:\n"
+        "  type: SQL\n"
+        "  dialect: sqlite\n"
+        f"  db: {tracker_db}\n"
+    )
+    return path
+
+
+def rasa_proc(name: str, *, port: int, endpoints: Path, workdir: Path, model: Path = MODEL,
+              extra: Mapping[str, str] | None = None) -> Proc:
+    env = base_env()
+    env.update(BOT_ENV)
+    env.update(extra or {})
+    argv = [str(BOT_BIN / "rasa"), "run", "--model", str(model), "--endpoints", str(endpoints),
+            "--credentials", str(REPO / "bot" / "credentials.yml"), "--interface", "127.0.0.1",
+            "--port", str(port)]
+    return Proc(name, argv, env, f"http://127.0.0.1:{port}/", workdir / f"{name}.log", ready_seconds=300)
+
+
+class Stack:
+    """The three processes of `make run`, on free ports, with a temporary SQLite database.
+
+        stack = Stack(workdir); stack.start(); ...; stack.procs["rasa"].kill9(); ...; stack.stop()
+    """
+
+    def __init__(self, workdir: Path, *, api_extra: Mapping[str, str] | None = None, model: Path = MODEL,
+                 database_url: str | None = None) -> None:
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.keys = Secrets()
+        self.db_path = self.workdir / "api.db"
+        self.database_url = database_url or f"sqlite:///{self.db_path}"
+        self.api_port, self.actions_port, self.rasa_port = free_port(), free_port(), free_port()
+        self.api_url = f"http://127.0.0.1:{self.api_port}"
+        self.rasa_url = f"http://127.0.0.1:{self.rasa_port}"
+        self.endpoints = sqlite_endpoints(self.workdir / "endpoints.yml", actions_port=self.actions_port,
+                                          tracker_db=self.workdir / "rasa-tracker.db")
+        self.procs: dict[str, Proc] = {
+            "api": api_proc("api", port=self.api_port, database_url=self.database_url, rasa_url=self.rasa_url,
+                            keys=self.keys, workdir=self.workdir, extra=api_extra),
+            "actions": actions_proc("actions", port=self.actions_port, api_url=self.api_url, keys=self.keys,
+                                    workdir=self.workdir),
+            "rasa": rasa_proc("rasa", port=self.rasa_port, endpoints=self.endpoints, workdir=self.workdir,
+                              model=model),
+        }
+
+    @property
+    def api(self) -> Proc:
+        return self.procs["api"]
+
+    @property
+    def actions(self) -> Proc:
+        return self.procs["actions"]
+
+    @property
+    def rasa(self) -> Proc:
+        return self.procs["rasa"]
+
+    def start(self) -> "Stack":
+        if self.database_url.startswith("sqlite") and not self.db_path.exists():
+            prepare_database(self.database_url, self.keys, self.workdir / "prepare.log")
+        # Rasa takes longest: start it first, the others while it loads the model.
+        for name in ("rasa", "actions", "api"):
+            self.procs[name].start(wait=False)
+        for name in ("api", "actions", "rasa"):
+            self.procs[name].wait_ready()
+        return self
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            proc.stop()
+
+    def __enter__(self) -> "Stack":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def check_model(model: Path = MODEL) -> None:
+    if not model.exists():
+        sys.exit(f"{model} not found: run `make train` first")
