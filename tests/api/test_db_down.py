@@ -138,12 +138,7 @@ def test_spool_stays_while_the_database_is_still_down(down, down_settings, clock
 
 
 def test_a_stopped_postgresql_server_gives_503(settings, clock):
-    try:
-        server = postgres.start()
-    except FileNotFoundError as exc:
-        if os.environ.get("HELPLINE_REQUIRE_POSTGRES"):
-            raise
-        pytest.skip(str(exc))
+    server = postgres.start_or_skip()
     try:
         url = server.create_database("stopped")
     finally:

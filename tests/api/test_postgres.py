@@ -25,12 +25,7 @@ TOKEN = "postgres-test-token-0123456789"
 
 @pytest.fixture(scope="module")
 def pg():
-    try:
-        server = postgres.start()
-    except FileNotFoundError as exc:
-        if os.environ.get("HELPLINE_REQUIRE_POSTGRES"):
-            raise
-        pytest.skip(str(exc))
+    server = postgres.start_or_skip()
     yield server
     server.stop()
 
