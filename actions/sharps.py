@@ -527,10 +527,9 @@ def find_correction(tracker: Tracker, now) -> Optional[tuple]:
     text = (tracker.latest_message or {}).get("text") or ""
     entities = latest_entities(tracker)
     kinds = {e.get("entity") for e in entities}
-    if n.ENTITY_PHONE_NUMBER in kinds or parsing.parse_phone(text):
-        phone = parsing.parse_phone(text)
-        if phone:
-            return n.SLOT_CALLBACK_PHONE, phone
+    phone = parsing.parse_phone(text)  # a phone_number entity without a readable number decides nothing
+    if phone:
+        return n.SLOT_CALLBACK_PHONE, phone
     if n.ENTITY_VIRUS in kinds:
         status = SOURCE_BBV.pick_many(text, entities)
         if status:
