@@ -14,6 +14,12 @@ intents (talk to a person, stop, a question about privacy...) interrupt only whe
 text does not read as an answer to the question: "neither" stays an answer even if the
 classifier calls it `stop`, and "phone" stays an appointment type.
 
+A message written without seeing the question is never taken as its answer: when the
+API had to give its safe answer for the previous turn (Rasa too slow or down), the person
+never saw what the bot asked then, so the API marks the next message `missed_reply` and
+the form says so and asks its question again (a "no" meant for something else must not
+become "the source patient has no blood-borne virus").
+
 Subclasses define `readers()` and one `validate_<slot>` per slot (a one-liner over `read`).
 """
 from __future__ import annotations
@@ -142,6 +148,13 @@ def latest_entities(tracker: Tracker) -> List[Dict[str, Any]]:
     return list((tracker.latest_message or {}).get("entities") or [])
 
 
+def missed_reply(tracker: Tracker) -> bool:
+    """The API's mark on a message sent after the safe answer: the person did not see the
+    bot's last reply (api.services.relay, MISSED_REPLY)."""
+    metadata = (tracker.latest_message or {}).get("metadata") or {}
+    return bool(metadata.get(n.METADATA_MISSED_REPLY))
+
+
 def said_dont_know(text: Any, tracker: Tracker) -> bool:
     if latest_intent(tracker) == n.INTENT_DONT_KNOW:
         return True
@@ -185,6 +198,16 @@ class HelplineFormValidation(FormValidationAction):
 
     def clock(self) -> datetime:
         return now_london()
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        requested = tracker.get_slot(n.SLOT_REQUESTED)
+        if missed_reply(tracker) and requested in self.readers() and self.extract_answer(requested, tracker):
+            dispatcher.utter_message(response=n.UTTER_MISSED_REPLY)
+            # A validated slot (even unchanged) keeps the form running, so it asks `requested` again.
+            return [SlotSet(n.SLOT_FORM_RETRIES, tracker.get_slot(n.SLOT_FORM_RETRIES)),
+                    SlotSet(n.SLOT_REQUESTED, requested)]
+        return await super().run(dispatcher, tracker, domain)
 
     # -- which questions, in which order ---------------------------------------------
     def applies(self, slot: Text, slots: Slots) -> bool:

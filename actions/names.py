@@ -70,6 +70,8 @@ SLOT_CALLBACK_OFFER_DECLINED = "callback_offer_declined"
 SLOT_STATUS_REF = "status_ref"
 SLOT_REQUESTED = "requested_slot"
 SLOT_SESSION_METADATA = "session_started_metadata"
+# set by the API on the first message after its safe answer (the bot's last reply was not seen)
+METADATA_MISSED_REPLY = "missed_reply"
 
 # --- slots: sharps_form (deciding questions first) -------------------------------
 SLOT_OCCURRED_AT = "occurred_at"
@@ -194,6 +196,7 @@ UTTER_ASK_RATING = "utter_ask_rating"
 UTTER_RATING_THANKS = "utter_rating_thanks"
 UTTER_RATING_UNREADABLE = "utter_rating_unreadable"
 UTTER_MARKED_UNKNOWN = "utter_marked_unknown"
+UTTER_MISSED_REPLY = "utter_missed_reply"
 UTTER_REASK_PREFIX = "utter_reask_"
 UTTER_ASK_PREFIX = "utter_ask_"
 

@@ -64,6 +64,12 @@ WITHHELD = frozenset({
 
 PENDING, RELAYED, SAFE, HANDLED = "pending", "relayed", "safe_answer", "handled"
 
+# Metadata on the first message relayed after a safe answer. Rasa may have taken the turn
+# that got the safe answer and asked its next question, which the person never saw (or it
+# never got that turn at all): the bot must not read this message as the answer to it
+# (actions.forms: the form says so and asks again).
+MISSED_REPLY = "missed_reply"
+
 
 class RasaUnavailable(RuntimeError):
     """Rasa did not give a usable answer in time (down, slow, error, or nothing said)."""
@@ -292,10 +298,36 @@ def answer(session: Session, turn: Turn, replies: list[Reply], *, now: datetime,
     return Turn(turn.inbound, list(replies), new=turn.new)
 
 
-def _ask_rasa(settings: Settings, turn: Turn, phone: str | None,
-              message: str | None) -> tuple[list[Reply] | RasaUnavailable, float]:
+def follows_safe_answer(session: Session, turn: Turn) -> bool:
+    """True when the conversation's last turn before this one that needed the bot got the
+    safe answer, so the person has not seen the bot's latest reply."""
+    previous = session.scalar(
+        select(ConversationMessage.status)
+        .where(ConversationMessage.conversation_id == turn.inbound.conversation_id,
+               ConversationMessage.direction == "inbound", ConversationMessage.id < turn.inbound.id,
+               ConversationMessage.status.in_([RELAYED, SAFE]))
+        .order_by(ConversationMessage.id.desc()).limit(1)
+    )
+    return previous == SAFE
+
+
+def _prepare(session: Session, turn: Turn) -> bool:
+    """Before the wait for Rasa: whether the turn follows a safe answer; then commit, so no
+    database connection is held while Rasa thinks (its actions call this API and need
+    connections from the same pool)."""
+    missed = follows_safe_answer(session, turn)
+    if missed:
+        turn.inbound.details = {**(turn.inbound.details or {}), MISSED_REPLY: True}
+    session.commit()
+    return missed
+
+
+def _ask_rasa(settings: Settings, turn: Turn, phone: str | None, message: str | None,
+              missed: bool = False) -> tuple[list[Reply] | RasaUnavailable, float]:
     """Rasa's answer (or why there is none) and how long it took. No database work."""
-    metadata = {"channel": turn.inbound.channel, "phone": phone}
+    metadata: dict[str, Any] = {"channel": turn.inbound.channel, "phone": phone}
+    if missed:
+        metadata[MISSED_REPLY] = True
     started = time.monotonic()
     try:
         replies: list[Reply] | RasaUnavailable = post_to_rasa(
@@ -311,10 +343,8 @@ def relay(
     message: str | None = None,
 ) -> Turn:
     """Relay a stored turn to Rasa (as `message`, e.g. a button's payload, if given)."""
-    # No database connection is held while Rasa thinks: Rasa's actions call this API, and
-    # they need connections from the same pool. (Nothing is pending here: the turn is stored.)
-    session.commit()
-    outcome, waited = _ask_rasa(settings, turn, phone, message)
+    missed = _prepare(session, turn)
+    outcome, waited = _ask_rasa(settings, turn, phone, message, missed)
     return _finish_relay(session, turn, outcome, waited, settings=settings, clock=clock, phone=phone)
 
 
@@ -325,8 +355,8 @@ async def relay_async(
     """relay() for an async route: the database work on the threadpool, the wait for Rasa on a
     thread of its own (RASA_WAITERS), so that turns waiting for Rasa never hold the threads the
     API needs to answer the action server's calls, which Rasa itself is waiting on."""
-    await anyio.to_thread.run_sync(session.commit)
-    outcome, waited = await anyio.to_thread.run_sync(partial(_ask_rasa, settings, turn, phone, message),
+    missed = await anyio.to_thread.run_sync(_prepare, session, turn)
+    outcome, waited = await anyio.to_thread.run_sync(partial(_ask_rasa, settings, turn, phone, message, missed),
                                                      limiter=_waiting_limiter())
     return await anyio.to_thread.run_sync(partial(_finish_relay, session, turn, outcome, waited,
                                                   settings=settings, clock=clock, phone=phone))

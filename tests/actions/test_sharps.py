@@ -444,3 +444,36 @@ async def test_a_re_ask_after_an_interruption_does_not_reuse_the_message(api, di
     })
     events = await ValidateSharpsForm().run(dispatcher, tracker, domain)
     assert n.SLOT_GLOVES not in slot_events(events)
+
+
+# -- a message sent after the API's safe answer -------------------------------------------
+MISSED = {n.METADATA_MISSED_REPLY: True}
+
+
+async def test_a_reply_to_an_unseen_question_is_not_taken_as_its_answer(api, dispatcher, domain):
+    # The person saw the safe answer, not "is the source known to have a blood-borne virus?"
+    tracker = form_turn(n.FORM_SHARPS, text="no", intent=n.INTENT_DENY, slots=OPEN,
+                        requested=n.SLOT_SOURCE_BBV, metadata=MISSED)
+    events = await ValidateSharpsForm().run(dispatcher, tracker, domain)
+    assert responses(dispatcher) == [n.UTTER_MISSED_REPLY]
+    assert n.SLOT_SOURCE_BBV not in slot_events(events)
+    assert slot_events(events)[n.SLOT_REQUESTED] == n.SLOT_SOURCE_BBV  # the form asks it again
+    assert api.calls.call_count == 0
+
+
+async def test_the_same_reply_once_the_question_was_seen_is_an_answer(api, dispatcher, domain):
+    api.patch("/api/cases/SH-000123").respond(200, json=case_json())
+    tracker = form_turn(n.FORM_SHARPS, text="no", intent=n.INTENT_DENY, slots=OPEN, requested=n.SLOT_SOURCE_BBV)
+    events = await ValidateSharpsForm().run(dispatcher, tracker, domain)
+    assert n.UTTER_MISSED_REPLY not in responses(dispatcher)
+    assert slot_events(events)[n.SLOT_SOURCE_BBV] is not None
+
+
+@pytest.mark.parametrize("text,intent", [("i want to end my life", n.INTENT_CRISIS),
+                                         ("can i talk to a real person", n.INTENT_REQUEST_HUMAN)])
+async def test_an_interruption_after_a_safe_answer_still_interrupts(api, dispatcher, domain, text, intent):
+    tracker = form_turn(n.FORM_SHARPS, text=text, intent=intent, slots=OPEN, requested=n.SLOT_SOURCE_BBV,
+                        metadata=MISSED)
+    events = await ValidateSharpsForm().run(dispatcher, tracker, domain)
+    assert n.UTTER_MISSED_REPLY not in responses(dispatcher)
+    assert n.SLOT_SOURCE_BBV not in slot_events(events)  # nothing extracted: Rasa rejects the form

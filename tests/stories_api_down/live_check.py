@@ -6,7 +6,8 @@ server). Used by scripts/run_story_tests.sh; not collected by pytest.
 Each file lists conversations; every turn's reply (all bot messages joined) must contain
 each `expect` phrase, one of the `expect_any` phrases if given, and none of the
 `absent` phrases (case-insensitive). The relay's
-metadata ({"channel", "phone"}) is sent with every turn, as the API does.
+metadata ({"channel", "phone"}) is sent with every turn, as the API does; a turn's own
+`metadata` is added to it (e.g. {missed_reply: true}, the API's mark after a safe answer).
 """
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ def run(rasa: str, path: Path, verbose: bool = False) -> int:
         metadata = conversation.get("metadata") or {}
         print(f"== {path.name}: {conversation['name']}")
         for number, turn in enumerate(conversation["turns"], 1):
-            reply = send(rasa, sender, turn["user"], metadata)
+            reply = send(rasa, sender, turn["user"], {**metadata, **(turn.get("metadata") or {})})
             low = reply.lower()
             missing = [p for p in turn.get("expect", []) if p.lower() not in low]
             present = [p for p in turn.get("absent", []) if p.lower() in low]

@@ -89,6 +89,35 @@ def test_bot_back_after_an_outage(twilio, rasa, session_factory):
     assert [t.status for t in turns(session_factory, direction="inbound")] == ["safe_answer", "relayed"]
 
 
+def test_the_message_after_a_safe_answer_is_marked_missed_reply(twilio, rasa, session_factory):
+    # Rasa may have taken "the patient has hiv" and asked its next question; the person saw
+    # only the safe answer, so their next "no" must reach the bot marked as not answering it.
+    rasa.reply = FAILURES["slow"]
+    twilio.sms("the patient has hiv")
+    rasa.reply = lambda body: [{"text": "Is the source patient known to have a blood-borne virus?"}]
+    twilio.sms("no")
+    twilio.sms("no")
+    first, second = rasa.calls[-2:]
+    assert first["metadata"]["missed_reply"] is True and first["message"] == "no"
+    assert "missed_reply" not in second["metadata"]  # the bot's reply to the first "no" was seen
+    assert [t.details.get("missed_reply") for t in turns(session_factory, direction="inbound")] == [None, True, None]
+
+
+def test_a_handled_keyword_does_not_clear_the_mark(twilio, rasa, session_factory):
+    rasa.reply = FAILURES["down"]
+    twilio.sms("needle in my finger")
+    twilio.sms("HELP")  # answered by the API itself, not the bot
+    rasa.reply = lambda body: [{"text": "What happened?"}]
+    twilio.sms("yes")
+    assert rasa.calls[-1]["metadata"].get("missed_reply") is True
+
+
+def test_an_ordinary_conversation_is_never_marked(twilio, rasa):
+    twilio.sms("hello")
+    twilio.sms("needlestick")
+    assert all("missed_reply" not in call["metadata"] for call in rasa.calls)
+
+
 def test_web_chat_gets_the_safe_answer_too(anon, rasa, session_factory):
     rasa.reply = FAILURES["error"]
     anon.get("/chat")
