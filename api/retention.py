@@ -1,10 +1,13 @@
 """Retention job: `python -m api.retention [--days N] [--dry-run]` (or `make retention`).
 
 Redacts every case closed more than RETENTION_DAYS_AFTER_CLOSURE days ago (default 548,
-about 18 months) and removes old transcripts; see api/services/retention.py for exactly
-what is kept. Safe to run as often as wanted (daily from cron or a systemd timer): a case
-is redacted once, and a `retention_applied` event on it says when. Prints one JSON line
-with the counts; exits 0 on success.
+about 18 months) and removes old transcripts, the API's and Rasa's (the tracker store named
+by RASA_TRACKER_*: if it is missing or down the rest still runs, and the report says
+`"tracker_store": "unavailable"`); see api/services/retention.py for exactly what is kept.
+Safe to run as often as wanted (daily from cron or a systemd timer): a case is redacted
+once, and a `retention_applied` event on it says when. Prints one JSON line with the counts;
+exits 0 on success, 3 when the API's part was done but Rasa's tracker store could not be
+reached (so that cron or the timer's alerting notices; the next run catches up).
 """
 from __future__ import annotations
 
@@ -18,6 +21,9 @@ from api.core.config import get_settings
 from api.core.db import make_engine, make_session_factory
 from api.core.logging import configure_logging
 from api.services import retention
+from api.services.tracker_store import UNAVAILABLE, TrackerStore
+
+TRACKER_NOT_PRUNED = 3  # exit status: the API's data done, Rasa's tracker store unreachable
 
 
 def utc_now() -> datetime:
@@ -38,7 +44,8 @@ def main(argv: list[str] | None = None, *, clock: Callable[[], datetime] = utc_n
     engine = make_engine(settings.database_url)
     try:
         with make_session_factory(engine)() as session:
-            report = retention.apply(session, now=clock(), days=days)
+            report = retention.apply(session, now=clock(), days=days, tracker=TrackerStore.from_settings(settings),
+                                     dry_run=args.dry_run)
             if args.dry_run:
                 session.rollback()
             else:
@@ -46,7 +53,7 @@ def main(argv: list[str] | None = None, *, clock: Callable[[], datetime] = utc_n
     finally:
         engine.dispose()
     print(json.dumps({**report.as_dict(), "dry_run": args.dry_run}))
-    return 0
+    return TRACKER_NOT_PRUNED if report.tracker_store == UNAVAILABLE else 0
 
 
 if __name__ == "__main__":

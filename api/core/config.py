@@ -4,12 +4,16 @@ from __future__ import annotations
 import logging
 import warnings
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 log = logging.getLogger(__name__)
+
+# The repository: relative paths in settings that are not database URLs are resolved against it.
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # Values that mean "nobody set this": refused in production.
 PLACEHOLDERS = {"", "changethis", "change-me", "changeme", "secret", "dev", "test"}
@@ -53,6 +57,24 @@ class Settings(BaseSettings):
     # Where a person's message is kept when the database refuses connections (api/services/spool.py).
     inbound_spool_dir: str = "var/spool"
 
+    # Rasa's tracker store (every conversation's text and slots), pruned by retention and read by
+    # subject access (api/services/tracker_store.py). The same variables as bot/endpoints.yml, so
+    # one .env configures both. sqlite: RASA_TRACKER_DB is a file, relative to the repository;
+    # postgresql: RASA_TRACKER_DB is the database, RASA_TRACKER_URL its host:port.
+    rasa_tracker_dialect: Literal["sqlite", "postgresql"] = "sqlite"
+    rasa_tracker_db: str = "var/rasa-tracker.db"
+    rasa_tracker_url: str = ""
+    rasa_tracker_username: str = ""
+    rasa_tracker_password: str = ""
+    # Rasa's own variable for a PostgreSQL schema other than the default (search_path).
+    postgresql_schema: str = ""
+
+    @field_validator("rasa_tracker_dialect", mode="before")
+    @classmethod
+    def _tracker_dialect(cls, value: object) -> object:
+        # An empty RASA_TRACKER_DIALECT= means the default, as in the .env that `make run` writes.
+        return (value.strip().lower() or "sqlite") if isinstance(value, str) else value
+
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> "Settings":
         required = {
@@ -76,6 +98,12 @@ class Settings(BaseSettings):
     @property
     def effective_log_format(self) -> str:
         return self.log_format or ("text" if self.environment == "development" else "json")
+
+    @property
+    def rasa_tracker_sqlite_path(self) -> Path:
+        """The tracker store's SQLite file (RASA_TRACKER_DB), relative paths from the repository."""
+        path = Path(self.rasa_tracker_db or "var/rasa-tracker.db").expanduser()
+        return path if path.is_absolute() else REPO_ROOT / path
 
     def ack_seconds(self, urgency: str) -> float:
         return self.ack_seconds_emergency if urgency == "emergency" else self.ack_seconds_urgent

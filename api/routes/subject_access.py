@@ -2,7 +2,8 @@
 
 API token only. The export is for the data protection lead to review before release: it
 can hold third parties' data (staff names in the audit trail, what others wrote in a
-referral) that may need redacting first.
+referral) that may need redacting first. Rasa's tracker store is read too (`rasa_tracker`);
+when it cannot be, the export still comes back, with `rasa_tracker.status` "unavailable".
 """
 from typing import Any
 
@@ -11,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 
 from api.deps import ApiActor, NowDep, SessionDep, SettingsDep
 from api.services import retention
+from api.services.tracker_store import TrackerStore
 
 router = APIRouter(prefix="/api/subject-access", tags=["privacy"])
 
@@ -20,10 +22,11 @@ def subject_access(
     session: SessionDep, settings: SettingsDep, now: NowDep, actor: ApiActor,
     phone: str = Query(..., min_length=3, max_length=32, description="The person's phone number, any UK or E.164 form"),
 ) -> dict[str, Any]:
-    """Every case, audit event and transcript tied to the number (E.164, and its SMS conversation)."""
+    """Every case, audit event and transcript tied to the number (E.164, and its SMS conversation),
+    and Rasa's tracker events for those conversations (`rasa_tracker`)."""
     try:
         export = retention.subject_access_export(session, phone=phone, secret=settings.session_secret, now=now,
-                                                 actor=actor)
+                                                 actor=actor, tracker=TrackerStore.from_settings(settings))
     except retention.NotAPhoneNumber:
         raise RequestValidationError([{"loc": ["query", "phone"], "msg": "not a phone number",
                                        "type": "value_error"}]) from None

@@ -22,9 +22,21 @@ same conversation and the message is no older than that case (less `TRANSCRIPT_M
 since a conversation starts a little before its case is opened). So a conversation that
 never became a case is removed the same number of days after its last-but-recent message.
 
+Rasa's tracker store (api/services/tracker_store.py: the `events` table, every turn's text,
+the slots and the number sent with each turn) is pruned by the same rule, conversation by
+conversation: Rasa's sender id is the API's conversation id, and an event older than the
+cutoff goes unless a kept case of that conversation is no more than `TRANSCRIPT_MARGIN`
+younger than it. So conversations Rasa had that the API never stored (someone talking to Rasa
+directly) go too. Deleting old events is safe for Rasa: it reads a conversation only from
+its latest session start, and sessions expire after an hour of silence (domain.yml). The
+tracker database is separate: if it is missing, has no table yet, or cannot be reached, the
+API's own retention still runs and the report says so (`tracker_store`); the next run
+catches up, since the rule depends only on ages and kept cases.
+
 Subject access (`subject_access_export`): every case, event and transcript tied to one
 phone number: cases whose contact is that number (E.164), and the SMS conversation whose
-id is the HMAC of that number (api.services.relay.sms_conversation_id).
+id is the HMAC of that number (api.services.relay.sms_conversation_id); and Rasa's events
+for those conversations (`rasa_tracker`).
 """
 from __future__ import annotations
 
@@ -40,8 +52,10 @@ from sqlalchemy.orm import Session
 from api.enums import CaseStatus
 from api.models import Case, CaseEvent, ConversationMessage, OutboxMessage, Page, Practitioner
 from api.services import audit
+from api.services import tracker_store as rasa_store
 from api.services.paging import normalise_number
 from api.services.relay import sms_conversation_id
+from api.services.tracker_store import TrackerStore, TrackerStoreError
 
 log = logging.getLogger(__name__)
 
@@ -160,11 +174,17 @@ class RetentionReport:
     messages_deleted: int = 0
     events_redacted: int = 0
     texts_redacted: int = 0
+    # Rasa's tracker store: ok, not_created, unavailable, or skipped (no store given).
+    tracker_store: str = "skipped"
+    tracker_events_deleted: int = 0
+    tracker_conversations: int = 0  # conversations that lost events
 
     def as_dict(self) -> dict[str, Any]:
         return {"now": self.now.isoformat(), "cutoff": self.cutoff.isoformat(), "days_after_closure": self.days,
                 "cases": len(self.cases), "case_refs": self.cases, "messages_deleted": self.messages_deleted,
-                "events_redacted": self.events_redacted, "texts_redacted": self.texts_redacted}
+                "events_redacted": self.events_redacted, "texts_redacted": self.texts_redacted,
+                "tracker_store": self.tracker_store, "tracker_events_deleted": self.tracker_events_deleted,
+                "tracker_conversations": self.tracker_conversations}
 
 
 def _kept_cases(cutoff: datetime):
@@ -207,7 +227,46 @@ def purge_transcripts(session: Session, *, cutoff: datetime) -> dict[str, int]:
     return removed
 
 
-def _redact_case(session: Session, case: Case, *, now: datetime, days: int, messages: int) -> tuple[int, int]:
+def _keep_from(session: Session, conversation_ids: list[str], *, cutoff: datetime) -> dict[str, datetime]:
+    """For each conversation, the time before which its records go: the cutoff, or earlier when a kept
+    case belongs to it (that case's creation, less TRANSCRIPT_MARGIN)."""
+    until = dict.fromkeys(conversation_ids, cutoff)
+    for start in range(0, len(conversation_ids), 500):
+        chunk = conversation_ids[start:start + 500]
+        rows = session.execute(select(Case.conversation_id, func.min(Case.created_at))
+                               .where(Case.conversation_id.in_(chunk), _kept_cases(cutoff))
+                               .group_by(Case.conversation_id))
+        for cid, protected_from in rows:
+            until[cid] = min(cutoff, protected_from - TRANSCRIPT_MARGIN)
+    return until
+
+
+@dataclass
+class TrackerPurge:
+    status: str
+    removed: dict[str, int] = field(default_factory=dict)  # events deleted by conversation (sender) id
+
+
+def purge_tracker(session: Session, store: TrackerStore | None, *, cutoff: datetime,
+                  dry_run: bool = False) -> TrackerPurge:
+    """Remove Rasa's tracker events by the transcripts' rule. Commits in Rasa's database at once (it is
+    not the API's transaction); with `dry_run` only counts. Never raises for the tracker's sake."""
+    if store is None:
+        return TrackerPurge(status="skipped")
+    try:
+        senders = store.senders_with_events_before(cutoff)
+        removed = store.delete_events_before(_keep_from(session, senders, cutoff=cutoff), dry_run=dry_run)
+    except TrackerStoreError as exc:
+        if exc.status == rasa_store.NOT_CREATED:
+            log.info("retention: Rasa's tracker store has nothing yet (%s)", exc)
+        else:
+            log.warning("retention: Rasa's tracker store was not pruned: %s", exc)
+        return TrackerPurge(status=exc.status)
+    return TrackerPurge(status=rasa_store.OK, removed=removed)
+
+
+def _redact_case(session: Session, case: Case, *, now: datetime, days: int, messages: int,
+                 tracker: TrackerPurge) -> tuple[int, int]:
     events = audit.events_for(session, case)
     redacted = sum(1 for e in events if _redact_event(e))
     page_ids = [p.id for p in case.pages]
@@ -216,6 +275,7 @@ def _redact_case(session: Session, case: Case, *, now: datetime, days: int, mess
         texts = session.execute(
             update(OutboxMessage).where(OutboxMessage.page_id.in_(page_ids), OutboxMessage.body != REMOVED)
             .values(body=REMOVED, error=None)).rowcount or 0
+    conversation = case.conversation_id
     case.contact = {}
     case.answers = anonymise_answers(case.answers)
     case.summary = None
@@ -224,26 +284,38 @@ def _redact_case(session: Session, case: Case, *, now: datetime, days: int, mess
         session, case, type=EVENT, actor=ACTOR, now=now,
         description=f"personal details and transcript removed {days} days after closure",
         details={"days_after_closure": days, "closed_at": case.closed_at.isoformat() if case.closed_at else None,
-                 "messages_deleted": messages, "events_redacted": redacted, "texts_redacted": texts},
+                 "messages_deleted": messages, "events_redacted": redacted, "texts_redacted": texts,
+                 "tracker_events_deleted": tracker.removed.pop(conversation, 0) if conversation else 0,
+                 "tracker_store": tracker.status},
     )
     return redacted, texts
 
 
-def apply(session: Session, *, now: datetime, days: int) -> RetentionReport:
-    """Redact every case closed more than `days` ago and purge old transcripts. The caller commits."""
+def apply(session: Session, *, now: datetime, days: int, tracker: TrackerStore | None = None,
+          dry_run: bool = False) -> RetentionReport:
+    """Redact every case closed more than `days` ago and purge old transcripts. The caller commits.
+
+    With a `tracker` (Rasa's tracker store), its old events go by the same rule, committed there at
+    once, before any change here (so no write lock on the API's database waits on Rasa's); with
+    `dry_run` they are only counted (the caller rolls the API's session back)."""
     cutoff = now - timedelta(days=days)
     report = RetentionReport(now=now, cutoff=cutoff, days=days)
+    rasa = purge_tracker(session, tracker, cutoff=cutoff, dry_run=dry_run)
+    report.tracker_store = rasa.status
+    report.tracker_events_deleted = sum(rasa.removed.values())
+    report.tracker_conversations = len(rasa.removed)
     expired = expired_cases(session, cutoff=cutoff)
     removed = purge_transcripts(session, cutoff=cutoff)
     report.messages_deleted = sum(removed.values())
     for case in expired:
         messages = removed.pop(case.conversation_id, 0) if case.conversation_id else 0
-        events, texts = _redact_case(session, case, now=now, days=days, messages=messages)
+        events, texts = _redact_case(session, case, now=now, days=days, messages=messages, tracker=rasa)
         report.cases.append(case.ref)
         report.events_redacted += events
         report.texts_redacted += texts
     session.flush()
-    log.info("retention: %s cases redacted, %s messages deleted", len(report.cases), report.messages_deleted,
+    log.info("retention: %s cases redacted, %s messages deleted, %s tracker events deleted (tracker store %s)",
+             len(report.cases), report.messages_deleted, report.tracker_events_deleted, report.tracker_store,
              extra={"count": len(report.cases)})
     return report
 
@@ -280,9 +352,26 @@ def _case(session: Session, case: Case) -> dict[str, Any]:
     }
 
 
+def tracker_export(store: TrackerStore | None, conversation_ids: list[str]) -> dict[str, Any]:
+    """Rasa's events for these conversations, and whether the tracker store could be read: an export
+    whose `status` is not ok or not_created is incomplete, and the reviewer must know."""
+    if store is None:
+        return {"status": "skipped", "conversations": []}
+    try:
+        found = store.export(conversation_ids)
+    except TrackerStoreError as exc:
+        if exc.status != rasa_store.NOT_CREATED:
+            log.warning("subject access export: Rasa's tracker store could not be read: %s", exc)
+        return {"status": exc.status, "conversations": []}
+    return {"status": rasa_store.OK,
+            "conversations": [{"conversation_id": cid, "events": found[cid]} for cid in sorted(found)]}
+
+
 def subject_access_export(session: Session, *, phone: str, secret: str, now: datetime,
-                          actor: str = "api") -> dict[str, Any]:
-    """Everything stored about the person with this number. Records the export on each case."""
+                          actor: str = "api", tracker: TrackerStore | None = None) -> dict[str, Any]:
+    """Everything stored about the person with this number. Records the export on each case.
+
+    With a `tracker`, Rasa's events for the same conversations (the SMS one, the cases' ones)."""
     number = normalise_number(phone)
     if number is None:
         raise NotAPhoneNumber(phone)
@@ -306,15 +395,19 @@ def subject_access_export(session: Session, *, phone: str, secret: str, now: dat
                  "mobile": practitioner.mobile, "active": practitioner.active,
                  "pages": [{"id": p.id, "case_ref": p.case.ref, "tier": p.tier, "status": p.status,
                             "sent_at": p.sent_at, "acknowledged_at": p.acknowledged_at} for p in pages]}
+    rasa = tracker_export(tracker, conversation_ids)
     export = {
         "phone": number, "generated_at": now,
-        "conversation_ids": sorted(set(transcripts) | {c.conversation_id for c in found if c.conversation_id}),
+        "conversation_ids": sorted(set(transcripts) | {c.conversation_id for c in found if c.conversation_id}
+                                   | {c["conversation_id"] for c in rasa["conversations"]}),
         "cases": [_case(session, c) for c in found],
         "transcripts": list(transcripts.values()),
+        "rasa_tracker": rasa,
         "practitioner": staff,
     }
     for case in found:
         audit.log_event(session, case, type=SAR_EVENT, actor=actor, now=now,
                         description="personal data exported on a subject access request", details={})
-    log.info("subject access export: %s cases, %s messages", len(found), len(messages))
+    log.info("subject access export: %s cases, %s messages, %s tracker events (tracker store %s)", len(found),
+             len(messages), sum(len(c["events"]) for c in rasa["conversations"]), rasa["status"])
     return export

@@ -90,6 +90,9 @@ def settings(database_url, tmp_path) -> Settings:
         environment="test",
         database_url=database_url,
         inbound_spool_dir=str(tmp_path / "spool"),
+        # Never the developer's var/rasa-tracker.db: retention deletes from the tracker store.
+        rasa_tracker_dialect="sqlite",
+        rasa_tracker_db=str(tmp_path / "rasa-tracker.db"),
         helpline_api_token=TOKEN,
         session_secret="test-session-secret-0123456789",
         worker_enabled=False,

@@ -31,7 +31,8 @@ _NUMBERS = itertools.count(7000)
 
 def _settings(database_url: str, spool: str) -> Settings:
     return Settings(_env_file=None, environment="test", database_url=database_url, helpline_api_token=TOKEN,
-                    session_secret="fuzz-session-secret-0123456789", worker_enabled=False, inbound_spool_dir=spool)
+                    session_secret="fuzz-session-secret-0123456789", worker_enabled=False, inbound_spool_dir=spool,
+                    rasa_tracker_dialect="sqlite", rasa_tracker_db=f"{spool}/rasa-tracker.db")  # never var/'s
 
 
 # The schema is read from the app at collection (schemathesis's lazy fixture loader does not work
