@@ -181,7 +181,7 @@ def rasa_proc(name: str, *, port: int, endpoints: Path, workdir: Path, model: Pa
     env = base_env()
     env.update(BOT_ENV)
     env.update(extra or {})
-    argv = [str(BOT_BIN / "rasa"), "run", "--model", str(model), "--endpoints", str(endpoints),
+    argv = [str(BOT_BIN / "python"), "-m", "bot.serve", "run", "--model", str(model), "--endpoints", str(endpoints),
             "--credentials", str(REPO / "bot" / "credentials.yml"), "--interface", "127.0.0.1",
             "--port", str(port)]
     return Proc(name, argv, env, f"http://127.0.0.1:{port}/", workdir / f"{name}.log", ready_seconds=300)

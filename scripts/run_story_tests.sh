@@ -105,7 +105,7 @@ TOKEN=$("$BOT/python" -c 'import secrets; print(secrets.token_urlsafe(24))')
 step "live, API unreachable"
 CLOSED_PORT=$(free_port)   # nothing listens here
 start_actions "http://127.0.0.1:$CLOSED_PORT" down
-"$BOT/rasa" run --model "$MODEL" --endpoints "$WORK/endpoints.yml" --credentials bot/credentials.yml \
+"$BOT/python" -m bot.serve run --model "$MODEL" --endpoints "$WORK/endpoints.yml" --credentials bot/credentials.yml \
   --interface 127.0.0.1 --port "$RASA_PORT" > "$WORK/rasa.log" 2>&1 &
 RASA_PID=$!
 PIDS+=("$RASA_PID")

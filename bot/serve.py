@@ -1,0 +1,98 @@
+"""`rasa` with two measured fixes: python -m bot.serve run --model ... (same arguments as `rasa`).
+
+Rasa runs each conversation's turn on one event loop, so CPU spent per turn is turns per
+second lost. Profiling `rasa run` under the benchmark's load (py-spy; bench/README.md):
+
+1. Rasa 3.6 checks every action server reply against its JSON schema with
+   `jsonschema.validate(reply, schema)`, which first validates the (constant) schema
+   against the draft's meta-schema and builds a new validator: 30% of Rasa's samples.
+   Here the validator is built once and reused. The reply is checked against the same
+   schema, by the same draft's validator, with the same error.
+2. The SQLite tracker store (the default on one machine) committed every turn with a full
+   fsync in rollback-journal mode: ~10% of samples, on the event loop. Here SQLite
+   connections use write-ahead logging with `synchronous=NORMAL` (as the API's own SQLite
+   does): safe against a crashed process; the last turns could go only if the machine
+   loses power, and the API keeps its own copy of every turn. It also lets two Rasa
+   processes share the file (readers do not block the writer). PostgreSQL is untouched.
+"""
+from __future__ import annotations
+
+import functools
+import sys
+from typing import Any, Callable, Dict
+
+
+def cached_validator(schema_of: Callable[[], Dict[str, Any]]) -> Callable[[Dict[str, Any]], None]:
+    """validate(instance) against schema_of(), the validator built on first use."""
+    from jsonschema.exceptions import best_match
+    from jsonschema.validators import validator_for
+
+    @functools.lru_cache(maxsize=1)
+    def validator() -> Any:
+        schema = schema_of()
+        cls = validator_for(schema)
+        cls.check_schema(schema)  # once, as jsonschema.validate would on every call
+        return cls(schema)
+
+    def validate(instance: Dict[str, Any]) -> None:
+        error = best_match(validator().iter_errors(instance))  # as jsonschema.validate
+        if error is not None:
+            raise error
+
+    return validate
+
+
+def patch_action_reply_validation() -> None:
+    """Make RemoteAction._validate_action_result use a validator built once."""
+    from jsonschema import ValidationError
+    from rasa.core.actions.action import RemoteAction
+    from rasa.shared.constants import DOCS_BASE_URL
+
+    validate = cached_validator(RemoteAction.action_response_format_spec)
+
+    def _validate_action_result(self: RemoteAction, result: Dict[str, Any]) -> bool:
+        try:
+            validate(result)
+            return True
+        except ValidationError as e:  # Rasa's own message, unchanged
+            e.message += (
+                ". Failed to validate Action server response from API, "
+                "make sure your response from the Action endpoint is valid. "
+                f"For more information about the format visit {DOCS_BASE_URL}/custom-actions"
+            )
+            raise e
+
+    RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    import sqlite3
+
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=15000")  # two Rasa processes on one file wait, not fail
+        cursor.close()
+
+
+def tune_sqlite_connections() -> None:
+    """WAL and synchronous=NORMAL on every SQLite connection this process opens."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    if not event.contains(Engine, "connect", _sqlite_pragmas):
+        event.listen(Engine, "connect", _sqlite_pragmas)
+
+
+def main() -> None:
+    patch_action_reply_validation()
+    tune_sqlite_connections()
+    from rasa.__main__ import main as rasa_main
+
+    sys.argv[0] = "rasa"
+    rasa_main()
+
+
+if __name__ == "__main__":
+    main()
