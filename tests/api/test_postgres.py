@@ -16,8 +16,8 @@ from sqlalchemy import create_engine, inspect
 
 from api.models import Base
 from tests.api.test_migrations import _config
-from tests.api.test_restart import REPO, _free_port, _start
 from tests.support import postgres
+from tests.support.processes import REPO, api_process, free_port
 
 pytestmark = pytest.mark.slow
 TOKEN = "postgres-test-token-0123456789"
@@ -41,18 +41,21 @@ def test_migrations_upgrade_match_models_and_downgrade(pg):
     engine.dispose()
 
 
-def test_two_api_processes_on_one_database_never_double_page(pg):
+def test_two_api_processes_on_one_database_never_double_page(pg, tmp_path):
     url = pg.create_database("race")
     env = {**os.environ, "ENVIRONMENT": "test", "DATABASE_URL": url, "HELPLINE_API_TOKEN": TOKEN,
            "SESSION_SECRET": "postgres-test-session-secret", "ACK_SECONDS_EMERGENCY": "1",
            "WORKER_INTERVAL_SECONDS": "0.05"}
     subprocess.run([sys.executable, "-m", "alembic", "upgrade", "head"], cwd=REPO, env=env, check=True, capture_output=True)
     subprocess.run([sys.executable, "-m", "api.seed"], cwd=REPO, env=env, check=True, capture_output=True)
-    ports = [_free_port(), _free_port()]
-    procs = [_start(env, port) for port in ports]
+    ports = [free_port(), free_port()]
+    procs = [api_process(port, env=env, log=tmp_path / f"api{i + 1}.log", name=f"api{i + 1}")
+             for i, port in enumerate(ports)]
     headers = {"Authorization": f"Bearer {TOKEN}"}
     answers = {"exposure_type": "percutaneous", "fluid": "blood", "source": {"identified": True, "hiv": "positive"}}
     try:
+        for proc in procs:
+            proc.start()
         refs = [
             httpx.post(f"http://127.0.0.1:{ports[i % 2]}/api/cases", json={"line": "sharps", "answers": answers},
                        headers=headers).json()["ref"]
@@ -69,8 +72,7 @@ def test_two_api_processes_on_one_database_never_double_page(pg):
             assert rounds == list(range(1, len(rounds) + 1))
     finally:
         for proc in procs:
-            proc.terminate()
-            proc.wait(timeout=10)
+            proc.stop()
 
 
 def test_workers_that_see_the_same_overdue_page_at_once_page_the_next_step_once(pg, monkeypatch, settings, clock):

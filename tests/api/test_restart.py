@@ -2,42 +2,22 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
-from pathlib import Path
+from datetime import datetime, timezone
 
 import httpx
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.processes import REPO, api_process, free_port, sleep_until, wait_until
+
 TOKEN = "restart-test-token-0123456789"
 pytestmark = pytest.mark.slow
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start(env: dict, port: int) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning"],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=0.5).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise AssertionError("API did not start")
+def _timestamp(value: str) -> float:
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
 
 
 def test_overdue_deadline_fires_after_kill_and_restart(tmp_path):
@@ -53,37 +33,34 @@ def test_overdue_deadline_fires_after_kill_and_restart(tmp_path):
     subprocess.run([sys.executable, "-m", "alembic", "upgrade", "head"], cwd=REPO, env=env, check=True,
                    capture_output=True)
     subprocess.run([sys.executable, "-m", "api.seed"], cwd=REPO, env=env, check=True, capture_output=True)
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     headers = {"Authorization": f"Bearer {TOKEN}"}
     answers = {"exposure_type": "percutaneous", "fluid": "blood", "source": {"identified": True, "hiv": "positive"}}
 
-    proc = _start(env, port)
+    api = api_process(port, env=env, log=tmp_path / "api.log")
+    api.start()
     try:
-        case = httpx.post(f"{base}/api/cases", json={"line": "sharps", "answers": answers}, headers=headers).json()
+        case = httpx.post(f"{base}/api/cases", json={"line": "sharps", "answers": answers}, headers=headers,
+                          timeout=30).json()
     finally:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
+        api.kill9()
     assert [p["tier"] for p in case["pages"]] == ["primary"]
     # The page is written with the decision, in the same transaction.
-    from datetime import datetime
-
     sent = datetime.fromisoformat(case["pages"][0]["sent_at"])
     assert (sent - datetime.fromisoformat(case["created_at"])).total_seconds() < 2
 
-    time.sleep(2.5)  # the deadline passes while nothing is running
-    proc = _start(env, port)
+    # The deadline passes while nothing is running.
+    sleep_until(_timestamp(case["pages"][0]["ack_deadline"]) + 0.5)
+    api.start()
     try:
-        deadline = time.monotonic() + 10
-        tiers: list[str] = []
-        while time.monotonic() < deadline:
-            tiers = [p["tier"] for p in httpx.get(f"{base}/api/cases/{case['ref']}", headers=headers).json()["pages"]]
-            if len(tiers) >= 2:
-                break
-            time.sleep(0.2)
-        assert tiers[:2] == ["primary", "backup"]
-        events = httpx.get(f"{base}/api/cases/{case['ref']}/events", headers=headers).json()
+        def two_pages() -> list[str] | None:
+            pages = httpx.get(f"{base}/api/cases/{case['ref']}", headers=headers, timeout=10).json()["pages"]
+            return [p["tier"] for p in pages] if len(pages) >= 2 else None
+
+        paged = wait_until(two_pages, seconds=60, what="a second page after the restart")
+        assert paged[:2] == ["primary", "backup"]
+        events = httpx.get(f"{base}/api/cases/{case['ref']}/events", headers=headers, timeout=10).json()
         assert [e["type"] for e in events].count("page_overdue") >= 1
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        api.stop()

@@ -10,16 +10,15 @@ import http.server
 import json
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.support.processes import api_process, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -42,12 +41,6 @@ def _chromium() -> str:
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"Chromium is not installed at {CHROMIUM} and could not be installed with apt-get")
     return CHROMIUM
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class FakeRasa(http.server.ThreadingHTTPServer):
@@ -123,39 +116,20 @@ def api(tmp_path, fake_rasa) -> Iterator[str]:
         s.commit()
     engine.dispose()
 
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "ENVIRONMENT": "test", "DATABASE_URL": f"sqlite:///{db}",
            "HELPLINE_API_TOKEN": TOKEN, "SESSION_SECRET": "browser-session-secret-0123456789",
            "RASA_URL": f"http://127.0.0.1:{fake_rasa.server_port}", "RASA_TIMEOUT_SECONDS": "4",
            "PUBLIC_BASE_URL": base, "WORKER_ENABLED": "false", "TWILIO_ACCOUNT_SID": "",
            "TWILIO_AUTH_TOKEN": "", "TWILIO_FROM_NUMBER": "", "LOG_LEVEL": "WARNING"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning"],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
+    process = api_process(port, env=env, log=tmp_path / "uvicorn.log", cwd=tmp_path)
     fake_rasa.api = base
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                output = process.stdout.read().decode() if process.stdout else ""
-                pytest.fail(f"the API did not start:\n{output}")
-            time.sleep(0.2)
+        process.start()
         yield base
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        process.stop()
 
 
 @pytest.fixture

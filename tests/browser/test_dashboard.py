@@ -11,15 +11,15 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.support.processes import api_process, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -34,12 +34,6 @@ def _need(reason: str) -> None:
     if os.environ.get("HELPLINE_REQUIRE_CHROMIUM") == "1":
         pytest.fail(f"browser test required but {reason}")
     pytest.skip(reason)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +53,7 @@ def server(tmp_path_factory):
     """uvicorn on a free loopback port over a migrated, seeded temporary database."""
     tmp = tmp_path_factory.mktemp("browser")
     db_url = f"sqlite:///{tmp / 'helpline.db'}"
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "ENVIRONMENT": "test", "DATABASE_URL": db_url, "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
@@ -73,33 +67,14 @@ def server(tmp_path_factory):
     seeded = subprocess.run([sys.executable, "-c", _SEED], cwd=ROOT, env=env, check=True, capture_output=True,
                             text=True)
     email, password = seeded.stdout.strip().splitlines()[-1].split(" ", 1)
-    log = open(tmp / "uvicorn.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app", "--host",
-                             "127.0.0.1", "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = api_process(port, env=env, log=tmp / "uvicorn.log")
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(150):
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None:
-                break
-            time.sleep(0.2)
-        else:
-            pytest.fail("uvicorn did not start")
-        if proc.poll() is not None:
-            pytest.fail(f"uvicorn exited: {(tmp / 'uvicorn.log').read_text()[-2000:]}")
+        proc.start()
         yield {"base": base, "token": env["HELPLINE_API_TOKEN"], "email": email, "password": password,
                "db_url": db_url}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        proc.stop()
 
 
 _SEED = """

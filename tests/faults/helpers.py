@@ -1,21 +1,20 @@
-"""Helpers for the fault tests: Twilio-signed texts, database look-ups, waiting."""
+"""Helpers for the fault tests: Twilio-signed texts, database look-ups.
+
+Starting, stopping and waiting for processes is in tests/support/processes.py."""
 from __future__ import annotations
 
 import json
 import secrets
 import sqlite3
-import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 from twilio.request_validator import RequestValidator
 
 from api.services.relay import SAFE_ANSWER
 
-T = TypeVar("T")
 HELPLINE = "+441134960000"
 SAFE = SAFE_ANSWER[:60]
 
@@ -32,7 +31,7 @@ class Texter:
                 "Body": text, "NumMedia": "0"}
 
     def post(self, api_url: str, params: dict[str, str], *, public_url: str | None = None,
-             timeout: float = 30) -> httpx.Response:
+             timeout: float = 60) -> httpx.Response:
         signature = self.validator.compute_signature((public_url or api_url) + "/twilio/sms", params)
         return httpx.post(api_url + "/twilio/sms", data=params, headers={"X-Twilio-Signature": signature},
                           timeout=timeout)
@@ -48,21 +47,10 @@ def reply_text(response: httpx.Response) -> str:
 
 
 def rasa_say(rasa_url: str, sender: str, text: str, metadata: dict | None = None) -> str:
-    response = httpx.post(f"{rasa_url}/webhooks/rest/webhook", timeout=30,
+    response = httpx.post(f"{rasa_url}/webhooks/rest/webhook", timeout=60,
                           json={"sender": sender, "message": text, "metadata": metadata or {}})
     assert response.status_code == 200, response.text
     return "\n".join(m.get("text") or "" for m in response.json())
-
-
-def wait_until(check: Callable[[], T], *, seconds: float, every: float = 0.2, what: str = "condition") -> T:
-    deadline = time.monotonic() + seconds
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {seconds}s waiting for {what}")
-        time.sleep(every)
 
 
 def rows(db: Path, sql: str, *params: Any) -> list[dict[str, Any]]:

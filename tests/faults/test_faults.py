@@ -3,7 +3,8 @@ loopback ports with a temporary SQLite database and Rasa's SQL tracker store (be
 
 Each of them is killed with SIGKILL in the middle of a conversation and started again:
 nothing already said is lost (the case's answers, the stored turns, Rasa's tracker), the
-conversation picks up where it was, and a deadline that fell due while the API was dead
+conversation picks up where it was (after a safe answer, the bot first asks its question
+again: see relay.MISSED_REPLY), and a deadline that fell due while the API was dead
 fires when it is back. Rasa down: the SMS webhook gives the safe answer and a case is
 opened. API down: the bot, spoken to directly, still gives the safe advice.
 
@@ -11,11 +12,11 @@ opened. API down: the bot, spoken to directly, still gives the safe advice.
 
 Needs the trained model (make train). Takes about three minutes: Rasa starts twice.
 The tests share one set of processes and run in file order; each leaves them all running.
+Every wait polls a condition with a generous limit (a loaded 2-core CI machine is slow, not
+wrong); when a test fails, the end of each process's log is printed with the failure.
 """
 from __future__ import annotations
 
-import os
-import signal
 import threading
 import time
 from datetime import datetime
@@ -27,26 +28,37 @@ import pytest
 from api.services.relay import sms_conversation_id
 from bench.stack import MODEL, Stack
 from tests.faults.helpers import SAFE, Texter, api_get, inbound_texts, rasa_say, rows, tracker_user_texts, \
-    transcript, wait_until
+    transcript
+from tests.support.processes import logs_on_failure, paused, sleep_until, wait_until
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not MODEL.exists(), reason="no trained model (make train)"),
 ]
 
-ACK_SECONDS = 10  # emergency acknowledgement deadline for these tests
+MISSED = "my last reply to you was held up"  # domain.yml: the form's notice after a missed reply
+ACK_SECONDS = 15  # emergency acknowledgement deadline: outlasts a slow last turn, so the kill comes first
+# Rasa's first turns after a restart are slow on a busy machine; a refused connection is
+# still answered at once (test_rasa_killed_...), so a long timeout hides nothing.
+RASA_TIMEOUT_SECONDS = 20
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory) -> Stack:
     workdir = tmp_path_factory.mktemp("faults")
     s = Stack(workdir, api_extra={"ACK_SECONDS_EMERGENCY": str(ACK_SECONDS), "WORKER_INTERVAL_SECONDS": "0.5",
-                                  "RASA_TIMEOUT_SECONDS": "6"})
+                                  "RASA_TIMEOUT_SECONDS": str(RASA_TIMEOUT_SECONDS)})
     try:
         s.start()
         yield s
     finally:
         s.stop()
+
+
+@pytest.fixture(autouse=True)
+def _process_logs_on_failure(request, stack):
+    with logs_on_failure(request, lambda: stack.procs.values()):
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -83,35 +95,35 @@ def test_api_killed_between_turns_keeps_answers_and_fires_the_deadline_on_restar
     stack.api.kill9()
     killed_at = time.time()
     try:
+        assert ts(pending["ack_deadline"]).timestamp() > killed_at, "deadline passed before the kill"
         # API down: the bot, spoken to directly (as the web chat would be), still answers with
         # the safe advice and says the OH system could not be reached.
         reply = rasa_say(stack.rasa_url, "faults-api-down", "i stabbed myself with a needle",
                          {"channel": "sms", "phone": "+447700900602"})
         assert "let the wound bleed" in reply
         assert "can't reach the OH case system" in reply
-        # The primary page's deadline passes while nothing is there to fire it.
-        assert ts(pending["ack_deadline"]).timestamp() > time.time(), "deadline passed before the kill"
-        time.sleep(max(0.0, ts(pending["ack_deadline"]).timestamp() + 1 - time.time()))
+        # The pending page's deadline passes while nothing is there to fire it.
+        sleep_until(ts(pending["ack_deadline"]).timestamp() + 1)
         assert rows(stack.db_path, "SELECT status FROM page WHERE id = ?", pending["id"])[0]["status"] == "pending"
     finally:
+        restart_began = time.time()
         stack.api.start()
-    restarted_at = time.time()
 
     # The restarted API fires the overdue deadline on its first ticks: the next step is paged.
     def escalated() -> dict | None:
         case = case_of(stack, cid)
         return case if any(p["id"] > pending["id"] for p in case["pages"]) else None
 
-    after = wait_until(escalated, seconds=10, what="the next page after the restart")
+    after = wait_until(escalated, seconds=60, what="the next page after the restart")
     following = min((p for p in after["pages"] if p["id"] > pending["id"]), key=lambda p: p["id"])
     assert following["tier"] != pending["tier"] or pending["tier"] == "everyone"
     assert ts(following["sent_at"]).timestamp() >= killed_at
     events = api_get(stack.api_url, stack.keys.api_token, f"/api/cases/{after['ref']}/events")
     overdue = [e for e in events if e["type"] == "page_overdue" and e["details"].get("page_id") == pending["id"]]
-    assert len(overdue) == 1  # fired once, by the restarted process
-    assert ts(overdue[0]["created_at"]).timestamp() >= restarted_at - 1
+    assert len(overdue) == 1  # fired once, by the restarted process (the page was still pending, dead, after it)
+    assert ts(overdue[0]["created_at"]).timestamp() >= restart_began
     wait_until(lambda: rows(stack.db_path, "SELECT sent_at FROM outbox_message WHERE page_id = ? AND sent_at IS NOT "
-                                           "NULL", following["id"]), seconds=5, what="the page text handed over")
+                                           "NULL", following["id"]), seconds=30, what="the page text handed over")
 
     # Nothing already given is lost: the answers and every stored turn.
     assert after["answers"]["fluid"] == "blood"
@@ -141,18 +153,15 @@ def test_api_killed_mid_turn_keeps_the_message_and_a_retry_is_answered(stack, te
         except httpx.HTTPError as exc:
             outcome["error"] = exc
 
-    os.kill(stack.rasa.pid, signal.SIGSTOP)
-    try:
+    with paused(stack.rasa.pid):
         sender = threading.Thread(target=send)
         sender.start()
         wait_until(lambda: rows(stack.db_path, "SELECT id FROM conversation_message WHERE provider_sid = ?",
-                                f"sms:{params['MessageSid']}"), seconds=10, what="the inbound turn stored")
+                                f"sms:{params['MessageSid']}"), seconds=60, what="the inbound turn stored")
         stack.api.kill9()
-        sender.join(timeout=30)
+        sender.join(timeout=60)
         assert "error" in outcome  # Twilio saw the connection drop and will retry
         stack.api.start()
-    finally:
-        os.kill(stack.rasa.pid, signal.SIGCONT)
 
     # Twilio's retry (same MessageSid) finds the stored turn: one row, answered, never lost.
     retry = texter.post(stack.api_url, params)
@@ -185,13 +194,20 @@ def test_action_server_killed_mid_conversation(stack, texter):
     finally:
         stack.actions.start()
 
+    # The first text after the safe answer is not read as an answer to a question the person
+    # did not see (missed_reply): the form says so and asks the question it was on again...
     reply = texter.send(stack.api_url, phone, "1")
     assert SAFE not in reply
-    assert "Do you know which patient" in reply  # the form resumed at the question it was on
+    assert MISSED in reply and "What was on it" in reply
+    # ...and the answer to it moves the form on.
+    reply = texter.send(stack.api_url, phone, "1")
+    assert SAFE not in reply and MISSED not in reply
+    assert "Do you know which patient" in reply
     case = case_of(stack, cid)
     assert case["answers"]["occurred_at"] == answered["occurred_at"]
     assert case["answers"]["fluid"] == "blood"
-    assert inbound_texts(stack.db_path, cid) == ["i stabbed myself with a needle", "about 20 mins ago", "1", "1"]
+    assert inbound_texts(stack.db_path, cid) == ["i stabbed myself with a needle", "about 20 mins ago",
+                                                 "1", "1", "1"]
 
 
 def test_rasa_killed_mid_conversation_safe_answer_then_tracker_kept(stack, texter):
@@ -222,9 +238,13 @@ def test_rasa_killed_mid_conversation_safe_answer_then_tracker_kept(stack, texte
     finally:
         stack.rasa.start()
 
-    # Rasa's SQL tracker store kept the conversation: the form resumes at its question.
+    # Rasa's SQL tracker store kept the conversation: the form resumes at its question, asked
+    # again because the person never saw it answered (missed_reply), then goes on.
     assert tracker_user_texts(Path(stack.workdir) / "rasa-tracker.db", cid)[:2] == kept
     reply = texter.send(stack.api_url, phone, "yes")
     assert SAFE not in reply
+    assert MISSED in reply and "which patient" in reply
+    reply = texter.send(stack.api_url, phone, "yes")
+    assert SAFE not in reply and MISSED not in reply
     assert "HIV, hepatitis B or hepatitis C" in reply
-    assert inbound_texts(stack.db_path, cid) == ["blood splashed in my eye", "10 mins ago", "yes", "yes"]
+    assert inbound_texts(stack.db_path, cid) == ["blood splashed in my eye", "10 mins ago", "yes", "yes", "yes"]

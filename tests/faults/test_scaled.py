@@ -12,6 +12,9 @@ processes are taken in the order they came (the Redis lock store). Both API proc
 the deadline worker on one database: nobody is paged twice for the same step.
 
     .venv-api/bin/python -m pytest tests/faults/test_scaled.py -v     (part of make faults)
+
+Without redis-server or PostgreSQL's server binaries the tests skip, saying which is missing;
+with HELPLINE_REQUIRE_SCALED=1 (CI: .ci/run installs both) they fail instead.
 """
 from __future__ import annotations
 
@@ -20,7 +23,6 @@ import json
 import os
 import shutil
 import socket
-import subprocess
 import threading
 import time
 from pathlib import Path
@@ -29,9 +31,10 @@ import httpx
 import pytest
 
 from api.services.relay import sms_conversation_id
-from bench.stack import MODEL, REPO, Secrets, actions_proc, api_proc, free_port, prepare_database, rasa_proc
-from tests.faults.helpers import SAFE, Texter, wait_until
+from bench.stack import MODEL, REPO, Secrets, actions_proc, api_proc, prepare_database, rasa_proc
+from tests.faults.helpers import SAFE, Texter
 from tests.support import postgres
+from tests.support.processes import ServiceProcess, free_port, logs_on_failure, wait_until
 
 pytestmark = [
     pytest.mark.slow,
@@ -41,37 +44,55 @@ pytestmark = [
 PUBLIC = "https://helpline.test"  # what Twilio would call: the load balancer in front of both APIs
 ACK_SECONDS = 2
 ENDPOINTS = REPO / "deploy" / "scaled" / "endpoints.yml"
+LOCK_DB = 1  # RASA_LOCK_REDIS_DB
+LOCK_PREFIX = "helpline:lock:"  # endpoints.yml key_prefix "helpline" + Rasa's "lock:"
 
 
 def _require(what: str, problem: str) -> None:
+    """Skip (with the reason) on a machine without the server; fail when CI requires it."""
     if os.environ.get("HELPLINE_REQUIRE_SCALED"):
-        raise RuntimeError(problem)
+        pytest.fail(f"HELPLINE_REQUIRE_SCALED is set but {what} is missing: {problem}", pytrace=False)
     pytest.skip(f"{what}: {problem}")
 
 
+def _resp(words: tuple[str, ...]) -> bytes:
+    return ("*%d\r\n" % len(words) + "".join(f"${len(w.encode())}\r\n{w}\r\n" for w in words)).encode()
+
+
+def _read_reply(reader) -> str:
+    """One RESP reply: "+OK", ":1", "-ERR ..." as they are; a bulk string as its text ("" for nil)."""
+    line = reader.readline()
+    if not line:
+        raise OSError("connection closed")
+    if line.startswith(b"$"):
+        size = int(line[1:])
+        return "" if size < 0 else reader.read(size + 2)[:-2].decode(errors="replace")
+    return line.decode(errors="replace").strip()
+
+
 class Redis:
+    """redis-server on a loopback port, no persistence, and just enough of a client to check it."""
+
     def __init__(self, workdir: Path) -> None:
         binary = shutil.which("redis-server")
         if not binary:
             _require("redis", "redis-server not found (apt-get install redis-server)")
         self.port = free_port()
-        self.log = open(workdir / "redis.log", "wb")
-        self.proc = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(workdir)], stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
-        wait_until(lambda: self.command("PING") == "+PONG", seconds=10, what="redis-server")
+        self.proc = ServiceProcess(
+            "redis", [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                      "--dir", str(workdir)],
+            env=dict(os.environ), ready_url=None, ready=lambda: self.command("PING") == "+PONG",
+            log=workdir / "redis.log", ready_seconds=30)
+        self.proc.start()
 
-    def command(self, *words: str) -> str:
+    def command(self, *words: str, db: int | None = None) -> str:
+        """The reply to one command (in database `db`, if given); "" when Redis cannot be reached."""
+        commands = ([("SELECT", str(db))] if db is not None else []) + [words]
         try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=2) as s:
-                s.sendall(("*%d\r\n" % len(words) + "".join(f"${len(w)}\r\n{w}\r\n" for w in words)).encode())
-                data = b""
-                while not data.endswith(b"\r\n") or (data.startswith(b"$") and data.count(b"\r\n") < 2):
-                    chunk = s.recv(65536)
-                    if not chunk:
-                        break
-                    data += chunk
-                return data.decode().strip()
+            with socket.create_connection(("127.0.0.1", self.port), timeout=5) as s:
+                s.sendall(b"".join(_resp(c) for c in commands))
+                with s.makefile("rb") as reader:
+                    return [_read_reply(reader) for _ in commands][-1]
         except OSError:
             return ""
 
@@ -79,13 +100,12 @@ class Redis:
         text = self.command("INFO", "stats")
         return dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
 
+    def lock_held(self, conversation_id: str) -> bool:
+        """Whether Rasa's lock store holds a lock (a ticket is being served) for the conversation."""
+        return self.command("EXISTS", LOCK_PREFIX + conversation_id, db=LOCK_DB) == ":1"
+
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
+        self.proc.stop(timeout=10)
 
 
 class Scaled:
@@ -112,10 +132,12 @@ class Scaled:
             "RASA_TRACKER_URL": f"127.0.0.1:{self.pg.port}", "RASA_TRACKER_DB": "rasa",
             "RASA_TRACKER_USERNAME": "postgres", "RASA_TRACKER_PASSWORD": "",
             "RASA_LOCK_REDIS_HOST": "127.0.0.1", "RASA_LOCK_REDIS_PORT": str(self.redis.port),
-            "RASA_LOCK_REDIS_PASSWORD": "", "RASA_LOCK_REDIS_DB": "1",
+            "RASA_LOCK_REDIS_PASSWORD": "", "RASA_LOCK_REDIS_DB": str(LOCK_DB),
         }
+        # A long Rasa timeout: five processes share two cores here, and a turn may wait for the
+        # conversation's lock (polled every second) before Rasa starts on it.
         api_env = {"ACK_SECONDS_EMERGENCY": str(ACK_SECONDS), "WORKER_INTERVAL_SECONDS": "0.2",
-                   "RASA_TIMEOUT_SECONDS": "15"}
+                   "RASA_TIMEOUT_SECONDS": "40"}
         self.procs = [
             *(rasa_proc(f"rasa{i + 1}", port=p, endpoints=ENDPOINTS, workdir=self.workdir, extra=rasa_env)
               for i, p in enumerate(rasa_ports)),
@@ -129,6 +151,9 @@ class Scaled:
         for proc in self.procs:
             proc.wait_ready()
         return self
+
+    def processes(self) -> list:
+        return [*self.procs, *([self.redis.proc] if self.redis else [])]
 
     def stop(self) -> None:
         for proc in self.procs:
@@ -160,6 +185,12 @@ def scaled(tmp_path_factory):
         yield system.start()
     finally:
         system.stop()
+
+
+@pytest.fixture(autouse=True)
+def _process_logs_on_failure(request, scaled):
+    with logs_on_failure(request, scaled.processes):
+        yield
 
 
 # Each turn: what is texted, and a phrase its reply must contain (the next step of that conversation).
@@ -197,9 +228,11 @@ def test_conversations_alternate_between_processes_and_stay_in_order(scaled):
                for i, (phone, turns) in enumerate(CONVERSATIONS.items())]
     for t in threads:
         t.start()
+    deadline = time.monotonic() + 600
     for t in threads:
-        t.join(timeout=180)
+        t.join(timeout=max(0.0, deadline - time.monotonic()))
     assert not failures, failures
+    assert not any(t.is_alive() for t in threads), "conversations still going after 600s"
 
     for phone, turns in CONVERSATIONS.items():
         cid = sms_conversation_id(scaled.keys.session_secret, phone)
@@ -221,6 +254,7 @@ def test_two_texts_at_once_through_different_processes_are_taken_in_order(scaled
     for phone in phones:
         assert "When did it happen" in texter.send(scaled.api_urls[0], phone, "i cut myself on a used scalpel",
                                                    public_url=PUBLIC)
+    cids = {phone: sms_conversation_id(scaled.keys.session_secret, phone) for phone in phones}
     replies: dict[tuple[str, str], str] = {}
 
     def send(api: str, phone: str, text: str) -> None:
@@ -230,13 +264,16 @@ def test_two_texts_at_once_through_different_processes_are_taken_in_order(scaled
     seconds = [threading.Thread(target=send, args=(scaled.api_urls[1], phone, "2")) for phone in phones]
     for t in firsts:
         t.start()
-    time.sleep(0.3)  # the second texts arrive while the first ones are being handled by the other Rasa
+    # The second texts go once rasa1 is handling each first one (it holds the conversation's
+    # lock), or has already answered it: they never overtake the first on the way in.
+    wait_until(lambda: all(scaled.redis.lock_held(cids[p]) or (p, "an hour ago") in replies for p in phones),
+               seconds=120, every=0.02, what="rasa1 handling the first texts")
     for t in seconds:
         t.start()
     for t in firsts + seconds:
-        t.join(timeout=60)
+        t.join(timeout=180)
     for phone in phones:
-        cid = sms_conversation_id(scaled.keys.session_secret, phone)
+        cid = cids[phone]
         assert "What was on it" in replies[(phone, "an hour ago")], replies
         assert "which patient" in replies[(phone, "2")], replies  # "2" answered "What was on it"
         assert scaled.tracker_user_texts(cid) == ["i cut myself on a used scalpel", "an hour ago", "2"]
@@ -251,7 +288,14 @@ def test_two_api_processes_never_page_the_same_step_twice(scaled):
                               json={"line": "sharps", "answers": answers})
         assert response.status_code == 201, response.text
         refs.append(response.json()["ref"])
-    time.sleep(ACK_SECONDS * 3 + 1.5)  # primary, backup, clinical lead, everyone: both workers racing
+
+    # Primary, backup, clinical lead, everyone, ACK_SECONDS apart: both workers racing at each step.
+    def everyone_paged() -> bool:
+        done = scaled.sql('SELECT DISTINCT c.ref FROM page p JOIN "case" c ON c.id = p.case_id '
+                          "WHERE p.tier = 'everyone' AND p.sent_at IS NOT NULL AND c.ref = ANY(%s)", refs)
+        return {ref for (ref,) in done} == set(refs)
+
+    wait_until(everyone_paged, seconds=120, every=0.5, what="every case's ladder to reach everyone")
     conversation_case = scaled.sql('SELECT ref FROM "case" WHERE conversation_id = %s',
                                    sms_conversation_id(scaled.keys.session_secret, "+447700900701"))
     for ref in refs + [r[0] for r in conversation_case]:

@@ -7,23 +7,18 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.support.processes import free_port
+
 
 def find_bin(name: str) -> str | None:
     candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)
     return candidates[0] if candidates else shutil.which(name)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -60,7 +55,7 @@ def start() -> PostgresServer:
         shutil.chown(root, "postgres", "postgres")
     subprocess.run([*prefix, initdb, "-D", str(datadir), "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8"],
                    check=True, capture_output=True)
-    port = _free_port()
+    port = free_port()
     options = f"-p {port} -c listen_addresses=127.0.0.1 -k {root} -c fsync=off -c full_page_writes=off"
     subprocess.run([*prefix, pg_ctl, "-D", str(datadir), "-o", options, "-l", str(root / "log"), "-w", "start"],
                    check=True, capture_output=True)
