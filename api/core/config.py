@@ -34,8 +34,14 @@ class Settings(BaseSettings):
     twilio_from_number: str = ""
 
     rasa_url: str = "http://127.0.0.1:5005"
-    # Seconds the API waits for Rasa before answering with the safe answer and opening a case.
-    rasa_timeout_seconds: float = Field(4.0, gt=0)
+    # Seconds the API waits for Rasa before answering with the safe answer and opening a case
+    # (which pages the on-call practitioner: a false alarm costs someone's night). A text or a
+    # web chat can wait a little (Twilio waits 15 s for the webhook); a caller hears silence.
+    rasa_timeout_seconds: float = Field(8.0, gt=0)
+    rasa_timeout_seconds_voice: float = Field(4.0, gt=0)
+
+    def rasa_timeout_for(self, channel: str) -> float:
+        return self.rasa_timeout_seconds_voice if channel == "voice" else self.rasa_timeout_seconds
 
     # Escalation policy. Seconds so that a real run can be made short for a demo.
     ack_seconds_emergency: float = Field(300, gt=0)

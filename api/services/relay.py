@@ -185,7 +185,8 @@ def _waiting_limiter() -> anyio.CapacityLimiter:
     return limiter
 
 
-def post_to_rasa(settings: Settings, *, sender: str, message: str, metadata: dict[str, Any]) -> list[Reply]:
+def post_to_rasa(settings: Settings, *, sender: str, message: str, metadata: dict[str, Any],
+                 timeout: float | None = None) -> list[Reply]:
     """POST one user message to Rasa's REST channel; the bot's messages, or RasaUnavailable.
 
     Rasa 3.6's RestInput passes `metadata` on to the UserMessage, so it is stored on the
@@ -194,7 +195,7 @@ def post_to_rasa(settings: Settings, *, sender: str, message: str, metadata: dic
     url = settings.rasa_url.rstrip("/") + "/webhooks/rest/webhook"
     body = {"sender": sender, "message": message, "metadata": metadata}
     try:
-        response = rasa_client().post(url, json=body, timeout=settings.rasa_timeout_seconds)
+        response = rasa_client().post(url, json=body, timeout=timeout or settings.rasa_timeout_seconds)
     except httpx.HTTPError as exc:
         raise RasaUnavailable(f"{type(exc).__name__} talking to Rasa") from exc
     if response.status_code != 200:
@@ -332,7 +333,8 @@ def _ask_rasa(settings: Settings, turn: Turn, phone: str | None, message: str | 
     try:
         replies: list[Reply] | RasaUnavailable = post_to_rasa(
             settings, sender=turn.inbound.conversation_id,
-            message=message if message is not None else turn.inbound.text, metadata=metadata)
+            message=message if message is not None else turn.inbound.text, metadata=metadata,
+            timeout=settings.rasa_timeout_for(turn.inbound.channel))
     except RasaUnavailable as exc:
         replies = exc
     return replies, time.monotonic() - started
@@ -442,7 +444,7 @@ def settle(session: Session, turn: Turn, *, settings: Settings, clock: Callable[
            phone: str | None, poll_seconds: float = 0.2) -> Turn:
     """A retry of a stored turn: its answer, once the first request has one. If that request
     died before answering, the retry gives the safe answer (never a second Rasa turn)."""
-    deadline = time.monotonic() + settings.rasa_timeout_seconds + 2.0
+    deadline = time.monotonic() + settings.rasa_timeout_for(turn.inbound.channel) + 2.0
     while turn.inbound.status == PENDING and time.monotonic() < deadline:
         time.sleep(poll_seconds)
         session.rollback()

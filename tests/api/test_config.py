@@ -24,3 +24,9 @@ def test_development_only_warns():
 def test_production_with_real_secrets_starts():
     s = Settings(_env_file=None, environment="production", helpline_api_token="x" * 32, session_secret="y" * 32)
     assert s.ack_seconds("emergency") == 300 and s.ack_seconds("urgent") == 900
+
+
+def test_a_caller_waits_less_for_rasa_than_a_texter():
+    settings = Settings(_env_file=None, environment="test")
+    assert settings.rasa_timeout_for("voice") == settings.rasa_timeout_seconds_voice == 4.0
+    assert settings.rasa_timeout_for("sms") == settings.rasa_timeout_for("web") == settings.rasa_timeout_seconds == 8.0

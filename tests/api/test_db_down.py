@@ -47,7 +47,7 @@ def down_settings(settings):
     return settings.model_copy(update={
         "database_url": f"postgresql+psycopg://postgres@127.0.0.1:{_dead_port()}/helpline",
         "twilio_auth_token": TWILIO_TOKEN, "public_base_url": PUBLIC,
-        "rasa_url": "http://127.0.0.1:9", "rasa_timeout_seconds": 0.2,
+        "rasa_url": "http://127.0.0.1:9", "rasa_timeout_seconds": 0.2, "rasa_timeout_seconds_voice": 0.2,
     })
 
 

@@ -16,7 +16,7 @@ RASA = "http://rasa.test:5005"
 
 @pytest.fixture
 def settings(settings):
-    return settings.model_copy(update={"rasa_url": RASA, "rasa_timeout_seconds": 0.5})
+    return settings.model_copy(update={"rasa_url": RASA, "rasa_timeout_seconds": 0.5, "rasa_timeout_seconds_voice": 0.5})
 
 
 def value(name: str, **labels: str) -> float:

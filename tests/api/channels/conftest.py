@@ -28,7 +28,7 @@ def settings(settings):
     """The API's test settings, with a Twilio token, a public URL and a fake Rasa."""
     return settings.model_copy(update={
         "twilio_auth_token": TWILIO_TOKEN, "public_base_url": PUBLIC, "rasa_url": RASA,
-        "rasa_timeout_seconds": 0.5,
+        "rasa_timeout_seconds": 0.5, "rasa_timeout_seconds_voice": 0.5,
     })
 
 
