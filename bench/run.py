@@ -381,14 +381,19 @@ async def deadline_lateness(client: httpx.AsyncClient, db: Database, api_url: st
 # --- machine and versions --------------------------------------------------------------------
 
 def cpu_seconds(pid: int | None) -> float:
-    """User + system CPU time of a process so far (Linux /proc), 0 if unknown."""
+    """User + system CPU time so far (Linux /proc) of a process and every live process in its
+    process group (Rasa's Sanic workers; each started process leads its own group), 0 if unknown."""
     if not pid:
         return 0.0
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return 0.0
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(stat.parent.name) == pid or int(fields[2]) == pid:  # fields[2]: process group id
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
 
 
 def machine() -> dict[str, str]:
@@ -626,16 +631,22 @@ async def main_async(args: argparse.Namespace) -> int:
             stk.check_model()
             interval = "1.0"
             stack = stk.Stack(workdir, api_extra={"RASA_TIMEOUT_SECONDS": str(args.rasa_timeout),
-                                                  "WORKER_INTERVAL_SECONDS": interval})
+                                                  "WORKER_INTERVAL_SECONDS": interval},
+                              rasa_workers=args.rasa_workers)
             print(f"starting API, action server and Rasa in {workdir} ...", flush=True)
             t0 = time.monotonic()
             stack.start()
             print(f"  ready in {time.monotonic() - t0:.0f}s: API {stack.api_url}, Rasa {stack.rasa_url}", flush=True)
             api_url, rasa_url, public_url = stack.api_url, stack.rasa_url, stack.api_url
             token, twilio_token, database_url = stack.keys.api_token, stack.keys.twilio_token, stack.database_url
+            rasa_setup = ("1 `rasa run` process (`python -m bot.serve run`; SQL tracker store on SQLite in WAL "
+                          "mode, in-memory lock store)" if args.rasa_workers == 1 else
+                          f"1 `rasa run` (`python -m bot.serve run`) with SANIC_WORKERS={args.rasa_workers} worker "
+                          "processes on one port (SQL tracker store on SQLite in WAL mode, Redis lock store: a "
+                          "local redis-server)")
             info["setup"] = ("started by the benchmark: 1 uvicorn API process (SQLite, WAL, temp file, migrated and "
-                             "seeded), 1 action server, 1 `rasa run` (SQL tracker store on SQLite, in-memory lock "
-                             f"store), model `models/helpline.tar.gz`; `RASA_TIMEOUT_SECONDS={args.rasa_timeout:g}`")
+                             f"seeded), 1 action server, {rasa_setup}, model `models/helpline.tar.gz`; "
+                             f"`RASA_TIMEOUT_SECONDS={args.rasa_timeout:g}`")
             info["worker_interval"] = interval
         else:
             env = {**env_file(), **os.environ}
@@ -780,14 +791,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results.md")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per turn before it counts as an error")
     parser.add_argument("--phase-seconds", type=float, default=600.0, help="upper bound on one phase")
-    parser.add_argument("--rasa-timeout", type=float, default=4.0,
-                        help="RASA_TIMEOUT_SECONDS for the API the benchmark starts (default, as shipped: 4)")
+    parser.add_argument("--rasa-timeout", type=float, default=8.0,
+                        help="RASA_TIMEOUT_SECONDS for the API the benchmark starts (default, as shipped: 8)")
     parser.add_argument("--ramp", type=float, default=2.0, help="conversations start evenly over this many seconds")
     parser.add_argument("--think", type=float, default=0.0,
                         help="a random pause of up to this many seconds between a reply and the next text")
     parser.add_argument("--page-cases", type=int, default=50)
     parser.add_argument("--deadline-cases", type=int, default=30)
     parser.add_argument("--ack-seconds", type=float, default=2.0)
+    parser.add_argument("--rasa-workers", type=int, default=2,
+                        help="Rasa's Sanic worker processes (default 2, one per core; >1 starts redis-server for "
+                             "the lock store Rasa then requires)")
     parser.add_argument("--api-url", help="use this running API instead of starting one (then --rasa-url too)")
     parser.add_argument("--rasa-url", help="the running Rasa the API relays to")
     parser.add_argument("--public-url", help="PUBLIC_BASE_URL of the running API (default: .env, then --api-url)")

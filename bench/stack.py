@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import os
 import secrets
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from tests.support.processes import ServiceProcess, free_port  # noqa: E402
+from tests.support.redis import Redis  # noqa: E402
+
 API_BIN = REPO / ".venv-api" / "bin"
 BOT_BIN = REPO / ".venv-bot" / "bin"
 MODEL = REPO / "models" / "helpline.tar.gz"
@@ -30,85 +32,8 @@ BOT_ENV = {"PYTHONHASHSEED": "0", "TF_CPP_MIN_LOG_LEVEL": "2", "TF_DETERMINISTIC
            "SANIC_HOST": "127.0.0.1"}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def http_ok(url: str, timeout: float = 2.0) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.status == 200
-    except Exception:
-        return False
-
-
-@dataclass
-class Proc:
-    """One child process: started, waited for, killed (-9) or stopped, started again."""
-
-    name: str
-    argv: list[str]
-    env: dict[str, str]
-    ready_url: str
-    log: Path
-    ready_seconds: float = 60.0
-    popen: subprocess.Popen | None = None
-    starts: int = 0
-
-    @property
-    def pid(self) -> int | None:
-        return self.popen.pid if self.popen else None
-
-    def alive(self) -> bool:
-        return self.popen is not None and self.popen.poll() is None
-
-    def start(self, wait: bool = True) -> "Proc":
-        if self.alive():
-            return self
-        self.starts += 1
-        handle = open(self.log, "ab")
-        handle.write(f"\n===== start {self.starts} =====\n".encode())
-        handle.flush()
-        self.popen = subprocess.Popen(self.argv, cwd=REPO, env=self.env, stdout=handle, stderr=subprocess.STDOUT,
-                                      stdin=subprocess.DEVNULL, start_new_session=True)
-        handle.close()
-        if wait:
-            self.wait_ready()
-        return self
-
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + self.ready_seconds
-        while time.monotonic() < deadline:
-            if not self.alive():
-                raise RuntimeError(f"{self.name} exited while starting (see {self.log}):\n{self.tail()}")
-            if http_ok(self.ready_url):
-                return
-            time.sleep(0.25)
-        raise RuntimeError(f"{self.name} not ready after {self.ready_seconds:.0f}s (see {self.log}):\n{self.tail()}")
-
-    def kill9(self) -> None:
-        """SIGKILL, no clean-up: what a crash or the OOM killer does."""
-        if self.alive():
-            os.kill(self.popen.pid, signal.SIGKILL)
-        if self.popen is not None:
-            self.popen.wait()
-
-    def stop(self, timeout: float = 15.0) -> None:
-        if not self.alive():
-            return
-        self.popen.terminate()
-        try:
-            self.popen.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.kill9()
-
-    def tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
+# One definition of a child process for the benchmark and every test that starts servers.
+Proc = ServiceProcess
 
 
 @dataclass
@@ -191,10 +116,14 @@ class Stack:
     """The three processes of `make run`, on free ports, with a temporary SQLite database.
 
         stack = Stack(workdir); stack.start(); ...; stack.procs["rasa"].kill9(); ...; stack.stop()
+
+    rasa_workers > 1: Rasa serves with that many Sanic worker processes (SANIC_WORKERS) on
+    one port, which Rasa allows only with a shared lock store: a redis-server is started
+    for it (deploy/scaled/README.md, "One host, several cores").
     """
 
     def __init__(self, workdir: Path, *, api_extra: Mapping[str, str] | None = None, model: Path = MODEL,
-                 database_url: str | None = None) -> None:
+                 database_url: str | None = None, rasa_workers: int = 1) -> None:
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.keys = Secrets()
@@ -205,13 +134,15 @@ class Stack:
         self.rasa_url = f"http://127.0.0.1:{self.rasa_port}"
         self.endpoints = sqlite_endpoints(self.workdir / "endpoints.yml", actions_port=self.actions_port,
                                           tracker_db=self.workdir / "rasa-tracker.db")
+        self.rasa_workers = rasa_workers
+        self.redis: Redis | None = None
         self.procs: dict[str, Proc] = {
             "api": api_proc("api", port=self.api_port, database_url=self.database_url, rasa_url=self.rasa_url,
                             keys=self.keys, workdir=self.workdir, extra=api_extra),
             "actions": actions_proc("actions", port=self.actions_port, api_url=self.api_url, keys=self.keys,
                                     workdir=self.workdir),
             "rasa": rasa_proc("rasa", port=self.rasa_port, endpoints=self.endpoints, workdir=self.workdir,
-                              model=model),
+                              model=model, extra={"SANIC_WORKERS": str(rasa_workers)} if rasa_workers > 1 else None),
         }
 
     @property
@@ -229,6 +160,11 @@ class Stack:
     def start(self) -> "Stack":
         if self.database_url.startswith("sqlite") and not self.db_path.exists():
             prepare_database(self.database_url, self.keys, self.workdir / "prepare.log")
+        if self.rasa_workers > 1 and self.redis is None:
+            self.redis = Redis(self.workdir)  # FileNotFoundError when redis-server is not installed
+            with open(self.endpoints, "a") as endpoints:
+                endpoints.write(f"lock_store:\n  type: redis\n  url: 127.0.0.1\n  port: {self.redis.port}\n"
+                                "  key_prefix: bench\n")
         # Rasa takes longest: start it first, the others while it loads the model.
         for name in ("rasa", "actions", "api"):
             self.procs[name].start(wait=False)
@@ -239,6 +175,8 @@ class Stack:
     def stop(self) -> None:
         for proc in self.procs.values():
             proc.stop()
+        if self.redis is not None:
+            self.redis.stop()
 
     def __enter__(self) -> "Stack":
         return self.start()

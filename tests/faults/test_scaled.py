@@ -21,8 +21,6 @@ from __future__ import annotations
 import collections
 import json
 import os
-import shutil
-import socket
 import threading
 import time
 from pathlib import Path
@@ -34,6 +32,7 @@ from api.services.relay import sms_conversation_id
 from bench.stack import MODEL, REPO, Secrets, actions_proc, api_proc, prepare_database, rasa_proc
 from tests.faults.helpers import SAFE, Texter
 from tests.support import postgres
+from tests.support.redis import Redis
 from tests.support.processes import ServiceProcess, free_port, logs_on_failure, wait_until
 
 pytestmark = [
@@ -55,59 +54,6 @@ def _require(what: str, problem: str) -> None:
     pytest.skip(f"{what}: {problem}")
 
 
-def _resp(words: tuple[str, ...]) -> bytes:
-    return ("*%d\r\n" % len(words) + "".join(f"${len(w.encode())}\r\n{w}\r\n" for w in words)).encode()
-
-
-def _read_reply(reader) -> str:
-    """One RESP reply: "+OK", ":1", "-ERR ..." as they are; a bulk string as its text ("" for nil)."""
-    line = reader.readline()
-    if not line:
-        raise OSError("connection closed")
-    if line.startswith(b"$"):
-        size = int(line[1:])
-        return "" if size < 0 else reader.read(size + 2)[:-2].decode(errors="replace")
-    return line.decode(errors="replace").strip()
-
-
-class Redis:
-    """redis-server on a loopback port, no persistence, and just enough of a client to check it."""
-
-    def __init__(self, workdir: Path) -> None:
-        binary = shutil.which("redis-server")
-        if not binary:
-            _require("redis", "redis-server not found (apt-get install redis-server)")
-        self.port = free_port()
-        self.proc = ServiceProcess(
-            "redis", [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                      "--dir", str(workdir)],
-            env=dict(os.environ), ready_url=None, ready=lambda: self.command("PING") == "+PONG",
-            log=workdir / "redis.log", ready_seconds=30)
-        self.proc.start()
-
-    def command(self, *words: str, db: int | None = None) -> str:
-        """The reply to one command (in database `db`, if given); "" when Redis cannot be reached."""
-        commands = ([("SELECT", str(db))] if db is not None else []) + [words]
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=5) as s:
-                s.sendall(b"".join(_resp(c) for c in commands))
-                with s.makefile("rb") as reader:
-                    return [_read_reply(reader) for _ in commands][-1]
-        except OSError:
-            return ""
-
-    def stats(self) -> dict[str, str]:
-        text = self.command("INFO", "stats")
-        return dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
-
-    def lock_held(self, conversation_id: str) -> bool:
-        """Whether Rasa's lock store holds a lock (a ticket is being served) for the conversation."""
-        return self.command("EXISTS", LOCK_PREFIX + conversation_id, db=LOCK_DB) == ":1"
-
-    def stop(self) -> None:
-        self.proc.stop(timeout=10)
-
-
 class Scaled:
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
@@ -120,7 +66,10 @@ class Scaled:
             self.pg = postgres.start()
         except FileNotFoundError as exc:
             _require("postgresql", str(exc))
-        self.redis = Redis(self.workdir)
+        try:
+            self.redis = Redis(self.workdir)
+        except FileNotFoundError as exc:
+            _require("redis", str(exc))
         self.database_url = self.pg.create_database("helpline")
         self.pg.create_database("rasa")
         prepare_database(self.database_url, self.keys, self.workdir / "prepare.log")
@@ -266,7 +215,7 @@ def test_two_texts_at_once_through_different_processes_are_taken_in_order(scaled
         t.start()
     # The second texts go once rasa1 is handling each first one (it holds the conversation's
     # lock), or has already answered it: they never overtake the first on the way in.
-    wait_until(lambda: all(scaled.redis.lock_held(cids[p]) or (p, "an hour ago") in replies for p in phones),
+    wait_until(lambda: all(scaled.redis.exists(LOCK_PREFIX + cids[p], db=LOCK_DB) or (p, "an hour ago") in replies for p in phones),
                seconds=120, every=0.02, what="rasa1 handling the first texts")
     for t in seconds:
         t.start()

@@ -141,6 +141,10 @@ class ServiceProcess:
             self.popen.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.kill9()
+        try:  # children it left behind (e.g. Sanic workers): its session is its process group
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
     def restart(self, *, kill: bool = False, wait: bool = True) -> "ServiceProcess":
         """Stop (or kill -9) and start again with the same command, environment and log."""
