@@ -12,12 +12,16 @@ URL), so a retried request gets the stored TwiML and never a second turn or case
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from twilio.twiml.voice_response import VoiceResponse
 
 from api.channels import texts
@@ -144,61 +148,97 @@ def _answer_turn(session: Session, settings: Settings, turn: Turn, params: dict[
     return str(response)
 
 
-def _voice_turn(request: Request, session: Session, settings: Settings, params: dict[str, str], *, number: int,
-                text: str, details: dict[str, Any], spoken: str | None = None) -> Response:
+@dataclass
+class _ToRelay:
+    turn: Turn
+    message: str | None
+
+
+async def _voice_turn(request: Request, session: Session, settings: Settings, params: dict[str, str], *,
+                      number: int, text: str, details: dict[str, Any], spoken: str | None = None) -> Response:
+    """One turn of a call. Async, like the SMS webhook: the database work on the threadpool, in
+    order, and the wait for Rasa on relay_async's own threads, so a turn waiting for Rasa never
+    holds a threadpool thread (the API needs those to answer the action server, which Rasa is
+    waiting on)."""
     clock = request.app.state.clock
-    call_sid = params.get("CallSid", "")
     phone = relay.phone_or_none(params.get("From"))
+    step = await run_in_threadpool(partial(_receive, session, settings, params, clock, phone, number=number,
+                                           text=text, details=details, spoken=spoken))
+    if isinstance(step, Response):
+        return step
+    if isinstance(step, _ToRelay):
+        step = await relay.relay_async(session, step.turn, settings=settings, clock=clock, phone=phone,
+                                       message=step.message)
+    return await run_in_threadpool(partial(_respond, session, settings, step, params, now=clock(),
+                                           next_turn=number + 1))
+
+
+def _receive(session: Session, settings: Settings, params: dict[str, str], clock: Callable[[], datetime],
+             phone: str | None, *, number: int, text: str, details: dict[str, Any],
+             spoken: str | None) -> Response | Turn | _ToRelay:
+    """Store the turn: a retry gets the stored TwiML (or the first request's answer); a new turn
+    is what to relay (a keypad or spoken number as the choice it picks)."""
+    call_sid = params.get("CallSid", "")
     turn = relay.start_turn(session, provider_sid=f"{call_sid}:{number}", conversation_id=call_sid,
                             channel="voice", text=text, now=clock(), details=details)
     if not turn.new:
         stored = (turn.inbound.details or {}).get("twiml")
         if stored is not None:
             return Response(stored, media_type=XML)
-        turn = relay.settle(session, turn, settings=settings, clock=clock, phone=phone)
-    else:
-        message = spoken
-        if number > 0:
-            buttons = relay.last_buttons(session, call_sid, before_id=turn.inbound.id)
-            digits = details.get("digits")
-            chosen = texts.pick(buttons, texts.choice_number(digits) if digits else
-                                texts.choice_number(text, spoken=True))
-            if chosen:
-                message = chosen.payload
-                turn.inbound.details = {**(turn.inbound.details or {}), "choice": chosen.as_dict()}
-                session.commit()
-        turn = relay.relay(session, turn, settings=settings, clock=clock, phone=phone, message=message)
-    twiml = _answer_turn(session, settings, turn, params, now=clock(), next_turn=number + 1)
+        return relay.settle(session, turn, settings=settings, clock=clock, phone=phone)
+    message = spoken
+    if number > 0:
+        buttons = relay.last_buttons(session, call_sid, before_id=turn.inbound.id)
+        digits = details.get("digits")
+        chosen = texts.pick(buttons, texts.choice_number(digits) if digits else
+                            texts.choice_number(text, spoken=True))
+        if chosen:
+            message = chosen.payload
+            turn.inbound.details = {**(turn.inbound.details or {}), "choice": chosen.as_dict()}
+            session.commit()
+    return _ToRelay(turn, message)
+
+
+def _respond(session: Session, settings: Settings, turn: Turn, params: dict[str, str], *, now: datetime,
+             next_turn: int) -> Response:
+    twiml = _answer_turn(session, settings, turn, params, now=now, next_turn=next_turn)
     relay.remember_response(session, turn, "twiml", twiml)
     return Response(twiml, media_type=XML)
 
 
 @router.post("")
-def incoming_call(params: TwilioParams, request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+async def incoming_call(params: TwilioParams, request: Request, session: SessionDep,
+                        settings: SettingsDep) -> Response:
     details = {"withheld": relay.phone_or_none(params.get("From")) is None}
-    return _voice_turn(request, session, settings, params, number=0, text=GREETING_TEXT, details=details,
-                       spoken="/greet")
+    return await _voice_turn(request, session, settings, params, number=0, text=GREETING_TEXT, details=details,
+                             spoken="/greet")
 
 
 @router.post("/gather")
-def gathered(params: TwilioParams, request: Request, session: SessionDep, settings: SettingsDep,
-             turn: int = 1, silence: int = 0) -> Response:
+async def gathered(params: TwilioParams, request: Request, session: SessionDep, settings: SettingsDep,
+                   turn: int = 1, silence: int = 0) -> Response:
     speech = (params.get("SpeechResult") or "").strip()
     digits = (params.get("Digits") or "").strip()
     if not speech and not digits:
-        response = VoiceResponse()
-        silence = max(silence, 1)
-        if silence >= SILENCES_BEFORE_GOODBYE:
-            _say(response, SILENT_GOODBYE_TEXT)
-            response.hangup()
-        else:
-            replies = relay.last_replies(session, params.get("CallSid", ""))
-            _gather(response, settings, replies=replies, turn=turn, silence=silence, preface=SILENCE_TEXT)
-        return Response(str(response), media_type=XML)
+        return await run_in_threadpool(partial(_silence, session, settings, params, turn=turn, silence=silence))
     details: dict[str, Any] = {"speech": speech or None, "digits": digits or None}
     if params.get("Confidence"):
         details["confidence"] = params["Confidence"]
-    return _voice_turn(request, session, settings, params, number=turn, text=speech or digits, details=details)
+    return await _voice_turn(request, session, settings, params, number=turn, text=speech or digits,
+                             details=details)
+
+
+def _silence(session: Session, settings: Settings, params: dict[str, str], *, turn: int, silence: int) -> Response:
+    """Nothing heard: ask again (the bot's last question), or say goodbye. Never relayed."""
+    response = VoiceResponse()
+    silence = max(silence, 1)
+    if silence >= SILENCES_BEFORE_GOODBYE:
+        _say(response, SILENT_GOODBYE_TEXT)
+        response.hangup()
+    else:
+        replies = relay.last_replies(session, params.get("CallSid", ""))
+        _gather(response, settings, replies=replies, turn=turn, silence=silence, preface=SILENCE_TEXT)
+    return Response(str(response), media_type=XML)
 
 
 @router.post("/dial-status")

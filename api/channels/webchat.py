@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from api.core.config import Settings
 from api.deps import SessionDep, SettingsDep
@@ -81,8 +83,11 @@ def chat_page(request: Request, settings: SettingsDep,
 
 
 @router.post("/chat/messages")
-def chat_message(body: ChatIn, request: Request, response: Response, session: SessionDep, settings: SettingsDep,
-                 oh_chat: Annotated[str | None, Cookie()] = None) -> dict[str, Any]:
+async def chat_message(body: ChatIn, request: Request, response: Response, session: SessionDep,
+                       settings: SettingsDep, oh_chat: Annotated[str | None, Cookie()] = None) -> dict[str, Any]:
+    """Async, like the SMS webhook: the database work on the threadpool, in order, and the wait
+    for Rasa on relay_async's own threads, so a turn waiting for Rasa never holds a threadpool
+    thread (the API needs those to answer the action server, which Rasa is waiting on)."""
     clock = request.app.state.clock
     cid = _conversation(settings, oh_chat)
     if cid is None:
@@ -90,11 +95,14 @@ def chat_message(body: ChatIn, request: Request, response: Response, session: Se
     _set_cookie(response, settings, cid)
     response.headers["Cache-Control"] = "no-store"
     details: dict[str, Any] = {"payload": body.payload} if body.payload else {}
-    turn = relay.start_turn(session, provider_sid=f"web:{cid}:{body.client_id}" if body.client_id else None,
-                            conversation_id=cid, channel="web", text=body.text, now=clock(), details=details)
+    turn = await run_in_threadpool(partial(
+        relay.start_turn, session, provider_sid=f"web:{cid}:{body.client_id}" if body.client_id else None,
+        conversation_id=cid, channel="web", text=body.text, now=clock(), details=details))
     if turn.new:
-        turn = relay.relay(session, turn, settings=settings, clock=clock, phone=None, message=body.payload)
+        turn = await relay.relay_async(session, turn, settings=settings, clock=clock, phone=None,
+                                       message=body.payload)
     else:
-        turn = relay.settle(session, turn, settings=settings, clock=clock, phone=None)
+        turn = await run_in_threadpool(partial(relay.settle, session, turn, settings=settings, clock=clock,
+                                               phone=None))
     return {"messages": [r.as_dict() for r in turn.replies if r.text or r.buttons], "status": turn.status,
             "case_ref": turn.case_ref}
