@@ -153,6 +153,26 @@ def read_rating(tracker: Tracker) -> Optional[int]:
     return int(match.group(1)) if match else None
 
 
+def rating_was_asked(tracker: Tracker) -> bool:
+    """Whether the bot asked for the rating and has not had one since, in this session
+    (a correction may come in between). A bare "1" after the greeting is not a score."""
+    events = list(tracker.events)
+    latest = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=len(events))
+    for event in reversed(events[:latest]):  # before the message being read
+        kind = event.get("event")
+        if kind in ("session_started", "restart"):
+            return False
+        if kind == "user" and ((event.get("parse_data") or {}).get("intent") or {}).get("name") == n.INTENT_RATE:
+            return False
+        if kind == "bot":
+            said = (event.get("metadata") or {}).get("utter_action")
+            if said == n.UTTER_ASK_RATING:
+                return True
+            if said == n.UTTER_GREET_MENU:
+                return False
+    return False
+
+
 class ActionRate(Action):
     """The one-question rating, sent to the case as an event note."""
 
@@ -161,6 +181,10 @@ class ActionRate(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
+        if not rating_was_asked(tracker):
+            dispatcher.utter_message(response=n.UTTER_NUMBER_UNCLEAR)
+            dispatcher.utter_message(response=n.UTTER_GREET_MENU)
+            return []
         rating = read_rating(tracker)
         if rating is None:
             dispatcher.utter_message(response=n.UTTER_RATING_UNREADABLE)

@@ -37,8 +37,11 @@ def user_event(text: Optional[str], intent: Optional[str], entities: Sequence[Di
             "metadata": metadata or {}}
 
 
-def bot_event(text: str, buttons: Optional[List[Dict[str, str]]] = None) -> Dict[str, Any]:
-    return {"event": "bot", "text": text, "data": {"buttons": buttons} if buttons else {}}
+def bot_event(text: str, buttons: Optional[List[Dict[str, str]]] = None,
+              utter_action: Optional[str] = None) -> Dict[str, Any]:
+    """A bot message; `utter_action` as Rasa records a response's name in the event's metadata."""
+    return {"event": "bot", "text": text, "data": {"buttons": buttons} if buttons else {},
+            "metadata": {"utter_action": utter_action} if utter_action else {}}
 
 
 def make_tracker(*, text: Optional[str] = None, intent: Optional[str] = None,

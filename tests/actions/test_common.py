@@ -86,13 +86,43 @@ async def test_carry_on_forgets_the_no(dispatcher, domain):
     assert events == [SlotSet("gloves", None)]
 
 
+ASKED = [user_event("no", n.INTENT_DENY), bot_event("Here's what I've recorded."),
+         bot_event("How helpful was this, from 1 to 5?", utter_action=n.UTTER_ASK_RATING)]
+
+
+@pytest.mark.parametrize("earlier", [
+    [],  # a new conversation
+    [user_event("hi", n.INTENT_GREET), bot_event("Reply INJURY or MANAGER.", utter_action=n.UTTER_GREET_MENU)],
+    ASKED + [user_event("5", n.INTENT_RATE), bot_event("Thank you for your feedback.")],  # already rated
+    ASKED + [user_event("hi", n.INTENT_GREET), bot_event("Reply INJURY or MANAGER.", utter_action=n.UTTER_GREET_MENU)],
+    ASKED + [{"event": "session_started"}],  # an hour later: a new session
+])
+async def test_a_number_nobody_asked_for_is_not_a_rating(api, dispatcher, domain, earlier):
+    events = await ActionRate().run(dispatcher, make_tracker(text="1", intent=n.INTENT_RATE, events=earlier,
+                                                             slots={n.SLOT_CASE_REF: "SH-000123"}), domain)
+    assert events == [] and responses(dispatcher) == [n.UTTER_NUMBER_UNCLEAR, n.UTTER_GREET_MENU]
+    assert api.calls.call_count == 0
+
+
+async def test_a_rating_after_a_correction_still_counts(api, dispatcher, domain):
+    api.post("/api/cases/SH-000123/events").respond(201, json={"id": 1})
+    earlier = ASKED + [user_event("actually it was yesterday", n.INTENT_CORRECT_ANSWER),
+                       bot_event("I've changed that.")]
+    tracker = make_tracker(text="5", intent=n.INTENT_RATE, events=earlier, slots={n.SLOT_CASE_REF: "SH-000123"})
+    # what Rasa sends after the message: these follow the user event
+    tracker.events += [{"event": "user_featurization", "use_text_for_featurization": False},
+                       {"event": "slot", "name": "number", "value": "5"}]
+    await ActionRate().run(dispatcher, tracker, domain)
+    assert responses(dispatcher) == [n.UTTER_RATING_THANKS]
+
+
 @pytest.mark.parametrize("text,entities,expected,score", [
     ("5", [{"entity": "number", "value": "5"}], "Satisfaction rating: 5/5 (channel web)", 5),
     ("it was ok 3", [], "Satisfaction rating: 3/5 (channel web)", 3),
 ])
 async def test_rating_is_sent_as_a_case_note(api, dispatcher, domain, text, entities, expected, score):
     route = api.post("/api/cases/SH-000123/events").respond(201, json={"id": 1})
-    tracker = make_tracker(text=text, intent=n.INTENT_RATE, entities=entities,
+    tracker = make_tracker(text=text, intent=n.INTENT_RATE, entities=entities, events=ASKED,
                            slots={n.SLOT_CASE_REF: "SH-000123", n.SLOT_CHANNEL: "web"})
     events = await ActionRate().run(dispatcher, tracker, domain)
     assert body(route.calls.last) == {"note": expected, "actor": "helpline-bot", "rating": score}
@@ -101,21 +131,21 @@ async def test_rating_is_sent_as_a_case_note(api, dispatcher, domain, text, enti
 
 
 async def test_rating_unreadable(api, dispatcher, domain):
-    events = await ActionRate().run(dispatcher, make_tracker(text="great", intent=n.INTENT_RATE,
+    events = await ActionRate().run(dispatcher, make_tracker(text="great", intent=n.INTENT_RATE, events=ASKED,
                                                              slots={n.SLOT_CASE_REF: "SH-000123"}), domain)
     assert events == [] and responses(dispatcher) == [n.UTTER_RATING_UNREADABLE]
     assert api.calls.call_count == 0
 
 
 async def test_rating_without_a_case_is_just_thanked(api, dispatcher, domain):
-    await ActionRate().run(dispatcher, make_tracker(text="4", intent=n.INTENT_RATE), domain)
+    await ActionRate().run(dispatcher, make_tracker(text="4", intent=n.INTENT_RATE, events=ASKED), domain)
     assert responses(dispatcher) == [n.UTTER_RATING_THANKS]
     assert api.calls.call_count == 0
 
 
 async def test_rating_with_the_api_down_is_kept(api, dispatcher, domain):
     api.post("/api/cases/SH-000123/events").mock(side_effect=CONNECT_ERROR)
-    events = await ActionRate().run(dispatcher, make_tracker(text="4", intent=n.INTENT_RATE,
+    events = await ActionRate().run(dispatcher, make_tracker(text="4", intent=n.INTENT_RATE, events=ASKED,
                                                              slots={n.SLOT_CASE_REF: "SH-000123"}), domain)
     assert slot_events(events)[n.SLOT_PENDING_SYNC] == {"notes": [{"ref": "SH-000123", "rating": 4,
                                                                    "note": "Satisfaction rating: 4/5 (channel unknown)"}]}
@@ -124,7 +154,7 @@ async def test_rating_with_the_api_down_is_kept(api, dispatcher, domain):
 async def test_kept_rating_goes_out_with_the_next_call(api, dispatcher, domain):
     note = api.post("/api/cases/SH-000123/events").respond(201, json={"id": 1})
     pending = {"notes": [{"ref": "SH-000123", "rating": 4, "note": "Satisfaction rating: 4/5 (channel unknown)"}]}
-    await ActionRate().run(dispatcher, make_tracker(text="5", intent=n.INTENT_RATE,
+    await ActionRate().run(dispatcher, make_tracker(text="5", intent=n.INTENT_RATE, events=ASKED,
                                                     slots={n.SLOT_CASE_REF: "SH-000123", n.SLOT_PENDING_SYNC: pending}),
                            domain)
     assert [(body(c)["note"][:24], body(c)["rating"]) for c in note.calls] == [
