@@ -12,6 +12,7 @@ from api.domain.case_lifecycle import OPEN_STATUSES
 from api.enums import PageStatus
 from api.models import Case, Page
 from api.services.summary import case_summary
+from api.triage.bank_holidays import BankHolidays, load_bank_holidays
 
 # Unknown urgency (not yet triaged) sorts with urgent: unknown is never routine.
 URGENCY_RANK = {"emergency": 0, "urgent": 1, None: 1, "routine": 2}
@@ -19,18 +20,22 @@ URGENCY_RANK = {"emergency": 0, "urgent": 1, None: 1, "routine": 2}
 # The clocks a case is held to (also used by the reports): how long before it is overdue.
 ACK_CLOCK = {"emergency": timedelta(minutes=5), "urgent": timedelta(minutes=15), None: timedelta(minutes=15)}
 ROUTINE_WORKING_DAYS = 2
-WORKING_WEEKDAYS = frozenset(range(5))  # Monday..Friday
+WORKING_WEEKDAYS = frozenset(range(5))  # Monday..Friday, less the bank holidays
 
 
 def add_working_days(start: datetime, days: int, weekdays: frozenset[int] = WORKING_WEEKDAYS,
-                     tz: str = "Europe/London") -> datetime:
+                     tz: str = "Europe/London", holidays: BankHolidays | None = None) -> datetime:
     """The same local clock time on the `days`-th working day after `start`'s local date
-    (Fri 14:00 + 2 = Tue 14:00; Sat 10:00 + 2 = Tue 10:00)."""
+    (Fri 14:00 + 2 = Tue 14:00; Sat 10:00 + 2 = Tue 10:00; Thu 24 Dec 2026 14:00 + 2 =
+    Wed 30 Dec 14:00, as 25 and 28 Dec are bank holidays). Bank holidays come from the shared
+    England and Wales list (`holidays`, default the one the manager rules use too); past the
+    years it lists, weekdays count and a warning is logged once a year."""
+    calendar = holidays if holidays is not None else load_bank_holidays()
     moment = start.astimezone(ZoneInfo(tz))
     counted = 0
     while counted < days:
         moment += timedelta(days=1)
-        if moment.weekday() in weekdays:
+        if moment.weekday() in weekdays and not calendar.is_bank_holiday(moment.date()):
             counted += 1
     return moment.astimezone(timezone.utc)
 
@@ -44,7 +49,7 @@ class Clock:
 
 def case_clock(case: Case, *, now: datetime) -> Clock:
     """Emergency unacknowledged > 5 min, urgent (or untriaged) unacknowledged > 15 min,
-    routine not closed > 2 working days."""
+    routine not closed > 2 working days (Mon-Fri, not bank holidays in England and Wales)."""
     if case.urgency == "routine":
         due = add_working_days(case.created_at, ROUTINE_WORKING_DAYS)
         if case.closed_at is not None:

@@ -1,7 +1,9 @@
 """Pure triage rules for the helpline: no web framework, database, network or clock.
 
-Callers pass `now`; rule files in rules/ are loaded lazily and cached.
+Callers pass `now`; rule files in rules/ and the bank holiday list in calendars/ are loaded
+lazily and cached.
 """
+from api.triage.bank_holidays import BankHolidayError, BankHolidays, load_bank_holidays
 from api.triage.crisis import contains_crisis_words
 from api.triage.manager import ManagerDecision, decide_manager
 from api.triage.ruleset import (
@@ -17,6 +19,8 @@ from api.triage.sharps import SharpsDecision, decide_sharps
 
 __all__ = [
     "URGENCY_ORDER",
+    "BankHolidayError",
+    "BankHolidays",
     "ManagerDecision",
     "RuleSet",
     "RuleSetError",
@@ -24,6 +28,7 @@ __all__ = [
     "contains_crisis_words",
     "decide_manager",
     "decide_sharps",
+    "load_bank_holidays",
     "load_manager_rules",
     "load_ruleset",
     "load_sharps_rules",

@@ -2,7 +2,9 @@
 
 Urgent manager requests wait for the next working-hours start rather than
 waking the on-call practitioner at night; crisis pages ignore all of this.
-The hours come from the manager rule set (YAML), so they are data.
+The hours come from the manager rule set (YAML), so they are data. Bank holidays are
+outside working hours: a rule file names the shared calendar (`bank_holidays:
+england-and-wales`, see bank_holidays.py) or, as the first rules version did, lists dates.
 """
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from api.triage.bank_holidays import BankHolidayError, BankHolidays, load_bank_holidays
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # index = date.weekday()
 
@@ -24,8 +28,10 @@ class WorkingHours:
     days: frozenset[int]  # date.weekday() numbers, Monday = 0
     start: time
     end: time
-    # Seam for bank holidays: dates listed here are not working days.
+    # Dates listed in the rule file itself are not working days (manager-2026.11.1: none).
     bank_holidays: frozenset[date] = frozenset()
+    # The shared bank holiday calendar the rule file names, if any (manager-2026.11.2 on).
+    calendar: BankHolidays | None = None
 
     @property
     def zone(self) -> ZoneInfo:
@@ -65,8 +71,15 @@ def parse_working_hours(raw: Any) -> WorkingHours:
     if not start < end:
         raise ValueError("working_hours: start must be before end")
     holidays = raw.get("bank_holidays") or []
+    if isinstance(holidays, str):
+        try:
+            calendar = load_bank_holidays(holidays)
+        except BankHolidayError as exc:
+            raise ValueError(f"working_hours.bank_holidays: {exc}") from None
+        return WorkingHours(str(tz), frozenset(days), start, end, calendar=calendar)
     if not isinstance(holidays, list):
-        raise ValueError("working_hours.bank_holidays: expected a list of dates")
+        raise ValueError("working_hours.bank_holidays: expected a calendar name (such as england-and-wales) "
+                         "or a list of dates")
     parsed_holidays = set()
     for day in holidays:
         try:
@@ -82,7 +95,12 @@ def _aware(moment: datetime) -> datetime:
 
 
 def _is_working_day(day: date, hours: WorkingHours) -> bool:
-    return day.weekday() in hours.days and day not in hours.bank_holidays
+    return (
+        day.weekday() in hours.days
+        and day not in hours.bank_holidays
+        # Asked only about a weekday, so a year past the list warns only when it matters.
+        and not (hours.calendar is not None and hours.calendar.is_bank_holiday(day))
+    )
 
 
 def is_working_time(moment: datetime, hours: WorkingHours) -> bool:

@@ -69,7 +69,7 @@ def test_crisis_goes_to_the_emergency_route_at_once(kind, answers, text):
 def test_reply_shape():
     decision = decide_manager("referral", referral(), now=MONDAY_MORNING).to_dict()
     assert set(decision) == CONTRACT_KEYS
-    assert decision["rule_version"] == "manager-2026.11.1"
+    assert decision["rule_version"] == "manager-2026.11.2"
     json.dumps(decision)
 
 
@@ -193,7 +193,9 @@ def test_working_hours_come_from_the_yaml():
     assert HOURS.timezone == "Europe/London"
     assert HOURS.days == frozenset(range(5))
     assert (HOURS.start.hour, HOURS.end.hour) == (8, 18)
-    assert HOURS.bank_holidays == frozenset()
+    # Bank holidays: the shared England and Wales list (tests/api/triage/test_bank_holidays.py).
+    assert HOURS.bank_holidays == frozenset() and HOURS.calendar.name == "england-and-wales"
+    assert load_manager_rules("manager-2026.11.1").working_hours.calendar is None
 
 
 @pytest.mark.parametrize(

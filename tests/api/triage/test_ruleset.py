@@ -213,6 +213,24 @@ def test_manager_working_hours_validation(tmp_path, old, new, message):
         load_ruleset(write(tmp_path, text, name="manager-9.0.0.yaml"))
 
 
+@pytest.mark.parametrize(
+    "new, message",
+    [
+        ("bank_holidays: scotland", "unknown bank holiday calendar 'scotland'"),
+        ("bank_holidays: ../rules/manager-2026.11.1", "unknown bank holiday calendar"),
+        ("bank_holidays: 2026-12-25", "expected a calendar name"),  # a date, not a list or a name
+        ("bank_holidays: {calendar: england-and-wales}", "expected a calendar name"),
+    ],
+)
+def test_manager_bank_holiday_calendar_validation(tmp_path, new, message):
+    text = (RULES_DIR / "manager-2026.11.2.yaml").read_text(encoding="utf-8")
+    assert "bank_holidays: england-and-wales" in text
+    text = text.replace("bank_holidays: england-and-wales", new).replace(
+        "version: manager-2026.11.2", "version: manager-9.0.0")
+    with pytest.raises(RuleSetError, match=message):
+        load_ruleset(write(tmp_path, text, name="manager-9.0.0.yaml"))
+
+
 # --- the shipped files ----------------------------------------------------------
 
 @pytest.mark.parametrize("path", list(all_rule_files()), ids=lambda p: p.name)
@@ -230,12 +248,27 @@ def test_every_shipped_rule_file_loads(path):
 def test_shipped_rule_files_exist_for_both_lines():
     assert "sharps-2026.11.1" in available_versions("sharps")
     assert "manager-2026.11.1" in available_versions("manager")
+    assert "manager-2026.11.2" in available_versions("manager")
 
 
 def test_current_version_is_the_newest_and_cached():
     assert load_sharps_rules().version == available_versions("sharps")[-1]
     assert load_sharps_rules() is load_sharps_rules("sharps-2026.11.1")
     assert load_manager_rules().line == "manager"
+
+
+def test_newest_manager_version_is_current_and_older_ones_stay_loadable():
+    # Versions compare as numbers, part by part: 2026.11.10 would come after 2026.11.2.
+    assert available_versions("manager")[:2] == ("manager-2026.11.1", "manager-2026.11.2")
+    assert load_manager_rules() is load_manager_rules("manager-2026.11.2")
+    assert load_manager_rules("manager-2026.11.1").version == "manager-2026.11.1"
+
+
+def test_version_order_is_numeric(tmp_path):
+    for stem in ("manager-2026.11.2", "manager-2026.11.10", "manager-2026.9.1", "manager-2027.1.1"):
+        (tmp_path / f"{stem}.yaml").write_text("", encoding="utf-8")
+    assert available_versions("manager", tmp_path) == (
+        "manager-2026.9.1", "manager-2026.11.2", "manager-2026.11.10", "manager-2027.1.1")
 
 
 @pytest.mark.parametrize("version", ["sharps-0.0.1", "manager-2026.11.1", "../sharps-2026.11.1", "", 5])

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from api.models import Organisation, Practitioner
-from api.services import reports
+from api.services import queue, reports
 from tests.api.factories import organisation, practitioner
 from tests.api.web.builders import case_row, message, rating
 
@@ -135,6 +135,25 @@ def test_open_cases_with_clocks(report):
     assert ages["SH-000004"] == 1800 and ages["SH-000005"] == 180
     due = {row[0]: row[8] for row in table.rows}
     assert due["MA-000001"] == "2026-11-23 10:00"  # Thursday 10:00 + 2 working days
+
+
+def test_routine_clock_skips_bank_holidays_in_the_report_and_on_the_dashboard(session):
+    # Tuesday 29 December 2026, noon. Friday 25 and Monday 28 December were bank holidays.
+    now = at(29, 12, month=12)
+    # Thursday 24 December 14:00 + 2 working days = Wednesday 30 December 14:00: not yet due
+    # (weekdays alone would have made it Monday 28 December, past its clock).
+    case_row(session, ref="MA-000010", line="manager", urgency="routine", channel="web", org=None,
+             created_at=at(24, 14, month=12))
+    # Wednesday 23 December 09:00 + 2 = Thursday 24, Tuesday 29 09:00: past its clock.
+    case_row(session, ref="MA-000011", line="manager", urgency="routine", channel="web", org=None,
+             created_at=at(23, 9, month=12))
+    session.commit()
+    table = reports.build(session, now=now, weeks=2).tables["open_cases"]
+    rows = {row[0]: (row[7], row[8], row[9]) for row in table.rows}
+    assert rows == {"MA-000010": ("close within 2 working days", "2026-12-30 14:00", "no"),
+                    "MA-000011": ("close within 2 working days", "2026-12-29 09:00", "yes")}
+    dashboard = {row.case.ref: (row.clock.due_at, row.clock.overdue) for row in queue.open_queue(session, now=now)}
+    assert dashboard == {"MA-000010": (at(30, 14, month=12), False), "MA-000011": (at(29, 9, month=12), True)}
 
 
 def test_outcomes_count_cases_closed_in_the_period(report):
