@@ -635,7 +635,11 @@ async def main_async(args: argparse.Namespace) -> int:
                               rasa_workers=args.rasa_workers)
             print(f"starting API, action server and Rasa in {workdir} ...", flush=True)
             t0 = time.monotonic()
-            stack.start()
+            try:
+                stack.start()
+            except FileNotFoundError as exc:  # --rasa-workers > 1 needs redis-server for Rasa's lock store
+                print(f"{exc}; or run Rasa as one process: make bench BENCH_ARGS='--rasa-workers 1'", file=sys.stderr)
+                return 1
             print(f"  ready in {time.monotonic() - t0:.0f}s: API {stack.api_url}, Rasa {stack.rasa_url}", flush=True)
             api_url, rasa_url, public_url = stack.api_url, stack.rasa_url, stack.api_url
             token, twilio_token, database_url = stack.keys.api_token, stack.keys.twilio_token, stack.database_url
