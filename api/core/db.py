@@ -1,10 +1,24 @@
 """Engine and session factory. Nothing connects until a session is used."""
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+
+T = TypeVar("T")
+
+# Values per IN (...) list: well under SQLite's bound-parameter limit on every version.
+IN_BATCH = 500
+
+
+def in_batches(items: Sequence[T], size: int = IN_BATCH) -> Iterator[Sequence[T]]:
+    """`items` in slices of at most `size`, for IN (...) lists and short transactions."""
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
 
 
 def make_engine(url: str) -> Engine:

@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from api.core.db import in_batches
 from api.domain.case_lifecycle import OPEN_STATUSES
 from api.models import Case, CaseEvent, ConversationMessage
 from api.services.queue import URGENCY_RANK, case_clock
@@ -261,9 +262,8 @@ def repeated_exposures(exposures: list[Case], *, window: timedelta = REPEAT_WIND
 def _messages_by_conversation(session: Session, conversation_ids: set[str]) -> dict[str, list[ConversationMessage]]:
     found: dict[str, list[ConversationMessage]] = defaultdict(list)
     ids = sorted(conversation_ids)
-    for chunk in range(0, len(ids), 500):
-        for m in session.scalars(select(ConversationMessage)
-                                 .where(ConversationMessage.conversation_id.in_(ids[chunk:chunk + 500]))):
+    for chunk in in_batches(ids):
+        for m in session.scalars(select(ConversationMessage).where(ConversationMessage.conversation_id.in_(chunk))):
             found[m.conversation_id].append(m)
     return found
 

@@ -49,6 +49,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from api.core.db import in_batches
 from api.enums import CaseStatus
 from api.models import Case, CaseEvent, ConversationMessage, OutboxMessage, Page, Practitioner
 from api.services import audit
@@ -202,8 +203,7 @@ def expired_cases(session: Session, *, cutoff: datetime) -> list[Case]:
 def delete_messages(session: Session, ids: list[int]) -> int:
     """Delete transcript rows; replies pointing at them are unhooked first (the FK is RESTRICT)."""
     deleted = 0
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
+    for chunk in in_batches(ids):
         session.execute(update(ConversationMessage).where(ConversationMessage.reply_to_id.in_(chunk))
                         .values(reply_to_id=None))
         deleted += session.execute(delete(ConversationMessage).where(ConversationMessage.id.in_(chunk))
@@ -231,8 +231,7 @@ def _keep_from(session: Session, conversation_ids: list[str], *, cutoff: datetim
     """For each conversation, the time before which its records go: the cutoff, or earlier when a kept
     case belongs to it (that case's creation, less TRANSCRIPT_MARGIN)."""
     until = dict.fromkeys(conversation_ids, cutoff)
-    for start in range(0, len(conversation_ids), 500):
-        chunk = conversation_ids[start:start + 500]
+    for chunk in in_batches(conversation_ids):
         rows = session.execute(select(Case.conversation_id, func.min(Case.created_at))
                                .where(Case.conversation_id.in_(chunk), _kept_cases(cutoff))
                                .group_by(Case.conversation_id))

@@ -36,6 +36,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from api.core.config import Settings
+from api.core.db import in_batches
 
 TABLE = "events"
 CONNECT_TIMEOUT_SECONDS = 5
@@ -84,11 +85,6 @@ def _iso(timestamp: float | None) -> str | None:
         return datetime.fromtimestamp(float(timestamp), timezone.utc).isoformat()
     except (OverflowError, OSError, ValueError):
         return None
-
-
-def _chunks(items: list[str], size: int = BATCH) -> Iterator[list[str]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
 
 
 @dataclass(frozen=True)
@@ -164,28 +160,12 @@ class TrackerStore:
             return sorted(conn.scalars(
                 select(events.c.sender_id).where(events.c.timestamp < epoch(cutoff)).distinct()))
 
-    def stale_senders(self, cutoff: datetime) -> list[str]:
-        """Sender ids whose latest event is older than the cutoff (the whole conversation is)."""
-        with self._connect() as conn:
-            return sorted(conn.scalars(
-                select(events.c.sender_id).group_by(events.c.sender_id)
-                .having(func.max(events.c.timestamp) < epoch(cutoff))))
-
-    def delete_senders(self, sender_ids: Iterable[str]) -> int:
-        """Delete every event of these conversations. Returns the number of events deleted."""
-        ids = sorted(set(sender_ids))
-        deleted = 0
-        for chunk in _chunks(ids):
-            with self._connect(write=True) as conn:
-                deleted += conn.execute(delete(events).where(events.c.sender_id.in_(chunk))).rowcount or 0
-        return deleted
-
     def delete_events_before(self, until: Mapping[str, datetime], *, dry_run: bool = False) -> dict[str, int]:
         """For each sender, delete its events older than its own cutoff. Returns events deleted (or,
         with `dry_run`, that would be) by sender, for senders that had any."""
         removed: dict[str, int] = {}
         senders = sorted(until)
-        for chunk in _chunks(senders):
+        for chunk in in_batches(senders, BATCH):
             with self._connect(write=not dry_run) as conn:
                 for sender in chunk:
                     old = (events.c.sender_id == sender) & (events.c.timestamp < epoch(until[sender]))
@@ -202,7 +182,7 @@ class TrackerStore:
         ids = sorted(set(sender_ids))
         found: dict[str, list[dict[str, Any]]] = {}
         with self._connect() as conn:
-            for chunk in _chunks(ids):
+            for chunk in in_batches(ids, BATCH):
                 rows = conn.execute(select(events).where(events.c.sender_id.in_(chunk))
                                     .order_by(events.c.sender_id, events.c.id))
                 for row in rows:

@@ -384,25 +384,22 @@ def test_a_postgresql_tracker_store_is_pruned_and_exported(session, postgres_tra
     rasa.conversation(sms, clock.now - timedelta(days=40), "long ago", phone=PHONE)
     rasa.conversation(sms, clock.now, "today", phone=PHONE, slot=("contact_name", "Sam"))
     rasa.conversation("demo-1", clock.now - timedelta(days=40), "straight to Rasa")
-    assert store.stale_senders(clock.now - timedelta(days=30)) == ["demo-1"]
     report = retention.apply(session, now=clock.now, days=30, tracker=store)
     assert (report.tracker_store, report.tracker_events_deleted, report.tracker_conversations) == ("ok", 10, 2)
     assert rasa.counts() == {sms: 6}
     exported = retention.tracker_export(store, [sms, "demo-1"])
     assert exported["status"] == "ok"
     assert [e["text"] for e in exported["conversations"][0]["events"] if e["type"] == "user"] == ["today"]
-    assert store.delete_senders([sms]) == 6 and rasa.counts() == {}
 
 
-def test_adapter_finds_and_deletes_whole_conversations(store, rasa, clock):
+def test_adapter_finds_and_deletes_old_events(store, rasa, clock):
     rasa.conversation("old", clock.now - timedelta(days=10), "old")
     rasa.conversation("mixed", clock.now - timedelta(days=10), "old")
     rasa.conversation("mixed", clock.now, "new")
     rasa.conversation("new", clock.now, "new")
     cutoff = clock.now - timedelta(days=1)
-    assert store.stale_senders(cutoff) == ["old"]
     assert store.senders_with_events_before(cutoff) == ["mixed", "old"]
-    assert store.delete_senders(["old", "nobody"]) == 5
+    assert store.delete_events_before({"old": cutoff, "nobody": cutoff}) == {"old": 5}
     assert sorted(rasa.counts()) == ["mixed", "new"]
     assert store.delete_events_before({"mixed": cutoff}, dry_run=True) == {"mixed": 5}
     assert rasa.counts()["mixed"] == 10
@@ -414,7 +411,7 @@ def test_adapter_finds_and_deletes_whole_conversations(store, rasa, clock):
 def test_adapter_errors(settings, rasa, store):
     rasa.path.unlink()
     with pytest.raises(TrackerNotCreated):
-        store.stale_senders(T0)
+        store.senders_with_events_before(T0)
     assert not rasa.path.exists()
     with pytest.raises(TrackerUnavailable) as raised:
         TrackerStore.from_settings(_unreachable(settings)).export(["sms-x"])
