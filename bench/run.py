@@ -385,15 +385,15 @@ def cpu_seconds(pid: int | None) -> float:
     process group (Rasa's Sanic workers; each started process leads its own group), 0 if unknown."""
     if not pid:
         return 0.0
-    total = 0.0
+    ticks = 0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
             if int(stat.parent.name) == pid or int(fields[2]) == pid:  # fields[2]: process group id
-                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+                ticks += int(fields[11]) + int(fields[12])
         except (OSError, IndexError, ValueError):
             continue
-    return total
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def machine() -> dict[str, str]:

@@ -32,10 +32,6 @@ BOT_ENV = {"PYTHONHASHSEED": "0", "TF_CPP_MIN_LOG_LEVEL": "2", "TF_DETERMINISTIC
            "SANIC_HOST": "127.0.0.1"}
 
 
-# One definition of a child process for the benchmark and every test that starts servers.
-Proc = ServiceProcess
-
-
 @dataclass
 class Secrets:
     api_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
@@ -72,21 +68,21 @@ def prepare_database(database_url: str, keys: Secrets, log: Path) -> None:
 
 
 def api_proc(name: str, *, port: int, database_url: str, rasa_url: str, keys: Secrets, workdir: Path,
-             extra: Mapping[str, str] | None = None, public_url: str | None = None) -> Proc:
+             extra: Mapping[str, str] | None = None, public_url: str | None = None) -> ServiceProcess:
     url = f"http://127.0.0.1:{port}"
     env = api_env(database_url=database_url, public_url=public_url or url, rasa_url=rasa_url, keys=keys,
                   spool=workdir / f"spool-{name}", extra=extra)
     argv = [str(API_BIN / "uvicorn"), "--factory", "api.main:create_app", "--host", "127.0.0.1",
             "--port", str(port), "--log-level", "warning", "--no-access-log"]
-    return Proc(name, argv, env, f"{url}/health", workdir / f"{name}.log", ready_seconds=60)
+    return ServiceProcess(name, argv, env, f"{url}/health", workdir / f"{name}.log", ready_seconds=60)
 
 
-def actions_proc(name: str, *, port: int, api_url: str, keys: Secrets, workdir: Path) -> Proc:
+def actions_proc(name: str, *, port: int, api_url: str, keys: Secrets, workdir: Path) -> ServiceProcess:
     env = base_env()
     env.update(BOT_ENV)
     env.update({"HELPLINE_API_URL": api_url, "HELPLINE_API_TOKEN": keys.api_token})
     argv = [str(BOT_BIN / "python"), "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)]
-    return Proc(name, argv, env, f"http://127.0.0.1:{port}/health", workdir / f"{name}.log", ready_seconds=90)
+    return ServiceProcess(name, argv, env, f"http://127.0.0.1:{port}/health", workdir / f"{name}.log", ready_seconds=90)
 
 
 def sqlite_endpoints(path: Path, *, actions_port: int, tracker_db: Path) -> Path:
@@ -102,14 +98,14 @@ def sqlite_endpoints(path: Path, *, actions_port: int, tracker_db: Path) -> Path
 
 
 def rasa_proc(name: str, *, port: int, endpoints: Path, workdir: Path, model: Path = MODEL,
-              extra: Mapping[str, str] | None = None) -> Proc:
+              extra: Mapping[str, str] | None = None) -> ServiceProcess:
     env = base_env()
     env.update(BOT_ENV)
     env.update(extra or {})
     argv = [str(BOT_BIN / "python"), "-m", "bot.serve", "run", "--model", str(model), "--endpoints", str(endpoints),
             "--credentials", str(REPO / "bot" / "credentials.yml"), "--interface", "127.0.0.1",
             "--port", str(port)]
-    return Proc(name, argv, env, f"http://127.0.0.1:{port}/", workdir / f"{name}.log", ready_seconds=300)
+    return ServiceProcess(name, argv, env, f"http://127.0.0.1:{port}/", workdir / f"{name}.log", ready_seconds=300)
 
 
 class Stack:
@@ -136,7 +132,7 @@ class Stack:
                                           tracker_db=self.workdir / "rasa-tracker.db")
         self.rasa_workers = rasa_workers
         self.redis: Redis | None = None
-        self.procs: dict[str, Proc] = {
+        self.procs: dict[str, ServiceProcess] = {
             "api": api_proc("api", port=self.api_port, database_url=self.database_url, rasa_url=self.rasa_url,
                             keys=self.keys, workdir=self.workdir, extra=api_extra),
             "actions": actions_proc("actions", port=self.actions_port, api_url=self.api_url, keys=self.keys,
@@ -146,15 +142,15 @@ class Stack:
         }
 
     @property
-    def api(self) -> Proc:
+    def api(self) -> ServiceProcess:
         return self.procs["api"]
 
     @property
-    def actions(self) -> Proc:
+    def actions(self) -> ServiceProcess:
         return self.procs["actions"]
 
     @property
-    def rasa(self) -> Proc:
+    def rasa(self) -> ServiceProcess:
         return self.procs["rasa"]
 
     def start(self) -> "Stack":

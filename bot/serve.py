@@ -10,9 +10,10 @@ second lost. Profiling `rasa run` under the benchmark's load (py-spy; bench/READ
    schema, by the same draft's validator, with the same error.
 2. The SQLite tracker store (the default on one machine) committed every turn with a full
    fsync in rollback-journal mode: ~10% of samples, on the event loop. Here SQLite
-   connections use write-ahead logging with `synchronous=NORMAL` (as the API's own SQLite
-   does): safe against a crashed process; the last turns could go only if the machine
-   loses power, and the API keeps its own copy of every turn. It also lets two Rasa
+   connections use write-ahead logging (as the API's own SQLite does) with
+   `synchronous=NORMAL` (unlike the API's, which stays fully synchronous: it is the record):
+   safe against a crashed process; the last turns could go only if the machine loses
+   power, and the API keeps its own copy of every turn. It also lets two Rasa
    processes share the file (readers do not block the writer). PostgreSQL is untouched.
 """
 from __future__ import annotations

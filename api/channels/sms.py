@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from functools import partial
 
 from fastapi import APIRouter, Request, Response
@@ -13,7 +12,7 @@ from api.channels import texts
 from api.channels.security import TwilioParams
 from api.deps import SessionDep, SettingsDep
 from api.services import paging, relay
-from api.services.relay import Reply, Turn
+from api.services.relay import Reply, ToRelay, Turn
 from api.services.summary import case_summary
 
 log = logging.getLogger("helpline.channels.sms")
@@ -38,13 +37,6 @@ def _ack_text(page, now) -> str:
     return " ".join(parts)
 
 
-@dataclass
-class _ToRelay:
-    turn: Turn
-    phone: str | None
-    message: str | None
-
-
 @router.post("/sms")
 async def inbound_sms(params: TwilioParams, request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     """Async so that a turn waiting for Rasa holds no threadpool thread (relay.relay_async):
@@ -53,10 +45,8 @@ async def inbound_sms(params: TwilioParams, request: Request, session: SessionDe
     step = await run_in_threadpool(_receive, params, request, session, settings)
     if isinstance(step, Response):
         return step
-    if isinstance(step, _ToRelay):
-        step = await relay.relay_async(session, step.turn, settings=settings, clock=request.app.state.clock,
-                                       phone=step.phone, message=step.message)
-    return await run_in_threadpool(partial(_respond, session, step))
+    turn = await relay.relay_if_needed(session, step, settings=settings, clock=request.app.state.clock)
+    return await run_in_threadpool(partial(_respond, session, turn))
 
 
 def _respond(session, turn: Turn) -> Response:
@@ -65,7 +55,7 @@ def _respond(session, turn: Turn) -> Response:
     return Response(twiml, media_type=XML)
 
 
-def _receive(params: dict[str, str], request: Request, session, settings) -> Response | Turn | _ToRelay:
+def _receive(params: dict[str, str], request: Request, session, settings) -> Response | Turn | ToRelay:
     """Store the turn and answer what needs no Rasa; otherwise what to relay."""
     clock = request.app.state.clock
     now = clock()
@@ -111,7 +101,7 @@ def _receive(params: dict[str, str], request: Request, session, settings) -> Res
         if chosen:
             turn.inbound.details = {**(turn.inbound.details or {}), "choice": chosen.as_dict()}
             session.commit()
-        return _ToRelay(turn, phone, message)
+        return ToRelay(turn, phone, message)
     return turn
 
 

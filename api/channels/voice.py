@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -30,7 +29,7 @@ from api.core.config import Settings
 from api.deps import SessionDep, SettingsDep
 from api.enums import Urgency
 from api.services import relay, rota
-from api.services.relay import Button, Reply, Turn
+from api.services.relay import Button, Reply, ToRelay, Turn
 from api.services.summary import case_summary
 
 log = logging.getLogger("helpline.channels.voice")
@@ -148,12 +147,6 @@ def _answer_turn(session: Session, settings: Settings, turn: Turn, params: dict[
     return str(response)
 
 
-@dataclass
-class _ToRelay:
-    turn: Turn
-    message: str | None
-
-
 async def _voice_turn(request: Request, session: Session, settings: Settings, params: dict[str, str], *,
                       number: int, text: str, details: dict[str, Any], spoken: str | None = None) -> Response:
     """One turn of a call. Async, like the SMS webhook: the database work on the threadpool, in
@@ -166,16 +159,14 @@ async def _voice_turn(request: Request, session: Session, settings: Settings, pa
                                            text=text, details=details, spoken=spoken))
     if isinstance(step, Response):
         return step
-    if isinstance(step, _ToRelay):
-        step = await relay.relay_async(session, step.turn, settings=settings, clock=clock, phone=phone,
-                                       message=step.message)
-    return await run_in_threadpool(partial(_respond, session, settings, step, params, now=clock(),
+    turn = await relay.relay_if_needed(session, step, settings=settings, clock=clock)
+    return await run_in_threadpool(partial(_respond, session, settings, turn, params, now=clock(),
                                            next_turn=number + 1))
 
 
 def _receive(session: Session, settings: Settings, params: dict[str, str], clock: Callable[[], datetime],
              phone: str | None, *, number: int, text: str, details: dict[str, Any],
-             spoken: str | None) -> Response | Turn | _ToRelay:
+             spoken: str | None) -> Response | Turn | ToRelay:
     """Store the turn: a retry gets the stored TwiML (or the first request's answer); a new turn
     is what to relay (a keypad or spoken number as the choice it picks)."""
     call_sid = params.get("CallSid", "")
@@ -196,7 +187,7 @@ def _receive(session: Session, settings: Settings, params: dict[str, str], clock
             message = chosen.payload
             turn.inbound.details = {**(turn.inbound.details or {}), "choice": chosen.as_dict()}
             session.commit()
-    return _ToRelay(turn, message)
+    return ToRelay(turn, phone, message)
 
 
 def _respond(session: Session, settings: Settings, turn: Turn, params: dict[str, str], *, now: datetime,

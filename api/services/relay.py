@@ -186,7 +186,7 @@ def _waiting_limiter() -> anyio.CapacityLimiter:
 
 
 def post_to_rasa(settings: Settings, *, sender: str, message: str, metadata: dict[str, Any],
-                 timeout: float | None = None) -> list[Reply]:
+                 timeout: float) -> list[Reply]:
     """POST one user message to Rasa's REST channel; the bot's messages, or RasaUnavailable.
 
     Rasa 3.6's RestInput passes `metadata` on to the UserMessage, so it is stored on the
@@ -195,7 +195,7 @@ def post_to_rasa(settings: Settings, *, sender: str, message: str, metadata: dic
     url = settings.rasa_url.rstrip("/") + "/webhooks/rest/webhook"
     body = {"sender": sender, "message": message, "metadata": metadata}
     try:
-        response = rasa_client().post(url, json=body, timeout=timeout or settings.rasa_timeout_seconds)
+        response = rasa_client().post(url, json=body, timeout=timeout)
     except httpx.HTTPError as exc:
         raise RasaUnavailable(f"{type(exc).__name__} talking to Rasa") from exc
     if response.status_code != 200:
@@ -362,6 +362,26 @@ async def relay_async(
                                                      limiter=_waiting_limiter())
     return await anyio.to_thread.run_sync(partial(_finish_relay, session, turn, outcome, waited,
                                                   settings=settings, clock=clock, phone=phone))
+
+
+@dataclass(frozen=True)
+class ToRelay:
+    """A stored turn that a route's database step left for Rasa (as `message`, e.g. a
+    button's payload, if given)."""
+
+    turn: Turn
+    phone: str | None
+    message: str | None
+
+
+async def relay_if_needed(session: Session, step: Turn | ToRelay, *, settings: Settings,
+                          clock: Callable[[], datetime]) -> Turn:
+    """The turn's answer: relayed to Rasa (relay_async) if the route left it for Rasa; otherwise
+    the route already answered it (a keyword, a retry)."""
+    if isinstance(step, ToRelay):
+        return await relay_async(session, step.turn, settings=settings, clock=clock, phone=step.phone,
+                                 message=step.message)
+    return step
 
 
 def _finish_relay(session: Session, turn: Turn, outcome: list[Reply] | RasaUnavailable, waited: float, *,

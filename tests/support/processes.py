@@ -196,7 +196,7 @@ def paused(pid: int | None) -> Iterator[None]:
 
 
 def log_tails(processes: Iterable[Any], lines: int = 60) -> str:
-    """The end of each process's log (anything with name, log and tail(), e.g. bench.stack.Proc)."""
+    """The end of each process's log (anything with name, log and tail(), e.g. ServiceProcess)."""
     parts = []
     for proc in processes:
         parts.append(f"----- {proc.name}: last {lines} lines of {proc.log} -----\n{proc.tail(lines)}")
