@@ -13,10 +13,18 @@
 #  3. Live conversations through the REST channel with a real action server:
 #     a. the API unreachable (HELPLINE_API_URL = a closed port):
 #        tests/stories_api_down/live_conversations.yml;
-#     b. the API up: tests/stories/live_conversations.yml. When HELPLINE_API_URL is
+#     b. the API up: every tests/stories/live_*.yml. When HELPLINE_API_URL is
 #        unset, the API is started here on a free port with a temporary SQLite
-#        database (alembic upgrade head + demo seed). LIVE=0 skips step 3, CORE=0 step 2,
-#        LIVE_VERBOSE=1 prints every reply.
+#        database (alembic upgrade head + demo seed), relaying to this Rasa, with a test
+#        TWILIO_AUTH_TOKEN, PUBLIC_BASE_URL = its own address, no Twilio account (nothing
+#        is sent out) and RASA_TIMEOUT_SECONDS=$LIVE_RASA_TIMEOUT (default 30, so a slow
+#        Rasa on a busy machine is not taken for a dead one). Conversations marked
+#        `channels: [rest, sms]` then also run through its signed POST /twilio/sms (an API
+#        given by HELPLINE_API_URL is not ours to configure: the sms runs are skipped).
+#     The file format is at the top of tests/stories_api_down/live_check.py. Turns marked
+#     `decides` are written to reports/decisive-facts.md (and .json), rewritten by each run
+#     of this script; a decisive turn whose reply lacks the outcome fails the build.
+#  LIVE=0 skips step 3, CORE=0 step 2, LIVE_VERBOSE=1 prints every reply.
 #  Everything started here is stopped by PID on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,6 +45,8 @@ stop_all() {
 }
 cleanup() { stop_all; rm -rf "$WORK"; }
 trap cleanup EXIT
+REPORT=reports/decisive-facts.json   # live_check.py writes the .md beside it; every run starts afresh
+rm -f "$REPORT" "${REPORT%.json}.md"
 
 free_port() { "$BOT/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
@@ -102,6 +112,8 @@ start_actions() {  # HELPLINE_API_URL for this action server
 
 TOKEN=$("$BOT/python" -c 'import secrets; print(secrets.token_urlsafe(24))')
 
+report_summary() { step "decisive facts"; "$BOT/python" tests/stories_api_down/live_check.py --summary --report "$REPORT" || true; }
+
 step "live, API unreachable"
 CLOSED_PORT=$(free_port)   # nothing listens here
 start_actions "http://127.0.0.1:$CLOSED_PORT" down
@@ -112,18 +124,24 @@ PIDS+=("$RASA_PID")
 wait_for "http://127.0.0.1:$RASA_PORT/" 300 "$RASA_PID"
 status=0
 "$BOT/python" tests/stories_api_down/live_check.py ${LIVE_VERBOSE:+-v} --rasa "http://127.0.0.1:$RASA_PORT" \
-  tests/stories_api_down/live_conversations.yml || status=1
+  --report "$REPORT" --append tests/stories_api_down/live_conversations.yml || status=1
 
 step "live, API up"
 kill "$ACTIONS_PID"; wait "$ACTIONS_PID" 2>/dev/null || true
 if [ -z "${HELPLINE_API_URL:-}" ]; then
   if [ ! -x "$API/uvicorn" ] || [ ! -f api/main.py ]; then
     echo "API not available (.venv-api or api/main.py missing): live API-up checks skipped" >&2
+    report_summary
     exit $status
   fi
   API_PORT=$(free_port)
+  # The environment wins over .env (pydantic-settings), so a developer's .env changes none of this.
   export DATABASE_URL="sqlite:///$WORK/api.db" HELPLINE_API_TOKEN=$TOKEN ENVIRONMENT=test \
-         SESSION_SECRET=$("$BOT/python" -c 'import secrets; print(secrets.token_urlsafe(24))')
+         SESSION_SECRET=$("$BOT/python" -c 'import secrets; print(secrets.token_urlsafe(24))') \
+         TWILIO_AUTH_TOKEN=$("$BOT/python" -c 'import secrets; print(secrets.token_urlsafe(24))') \
+         TWILIO_ACCOUNT_SID="" TWILIO_FROM_NUMBER="" \
+         PUBLIC_BASE_URL="http://127.0.0.1:$API_PORT" RASA_URL="http://127.0.0.1:$RASA_PORT" \
+         RASA_TIMEOUT_SECONDS="${LIVE_RASA_TIMEOUT:-30}"
   "$API/alembic" upgrade head > "$WORK/api-migrate.log" 2>&1
   "$API/python" -m api.seed > "$WORK/api-seed.log" 2>&1
   "$API/uvicorn" --factory api.main:create_app --host 127.0.0.1 --port "$API_PORT" > "$WORK/api.log" 2>&1 &
@@ -131,16 +149,31 @@ if [ -z "${HELPLINE_API_URL:-}" ]; then
   PIDS+=("$API_PID")
   wait_for "http://127.0.0.1:$API_PORT/health" 60 "$API_PID"
   API_URL="http://127.0.0.1:$API_PORT"
+  SMS_ARGS=(--api "$API_URL" --public-base-url "$PUBLIC_BASE_URL")
+  echo "API $API_URL: RASA_URL=$RASA_URL RASA_TIMEOUT_SECONDS=$RASA_TIMEOUT_SECONDS, test TWILIO_AUTH_TOKEN," \
+       "PUBLIC_BASE_URL=$PUBLIC_BASE_URL, no TWILIO_ACCOUNT_SID"
 else
   API_URL=$HELPLINE_API_URL
+  SMS_ARGS=()
+  echo "HELPLINE_API_URL given: sms runs skipped (they need the API started here, relaying to this Rasa)"
 fi
 start_actions "$API_URL" up
-"$BOT/python" tests/stories_api_down/live_check.py ${LIVE_VERBOSE:+-v} --rasa "http://127.0.0.1:$RASA_PORT" \
-  tests/stories/live_conversations.yml || status=1
+shopt -s nullglob
+LIVE_FILES=(tests/stories/live_*.yml)
+shopt -u nullglob
+if [ "${#LIVE_FILES[@]}" -gt 0 ]; then
+  # One run for all the files: the sms From numbers are then checked distinct across them.
+  "$BOT/python" tests/stories_api_down/live_check.py ${LIVE_VERBOSE:+-v} --rasa "http://127.0.0.1:$RASA_PORT" \
+    ${SMS_ARGS[@]+"${SMS_ARGS[@]}"} --report "$REPORT" --append "${LIVE_FILES[@]}" || status=1
+else
+  echo "no tests/stories/live_*.yml"
+fi
+report_summary
 
 if [ "$status" != 0 ]; then
   echo "live checks failed; logs:" >&2
   tail -n 30 "$WORK"/actions-*.log >&2 || true
+  [ -f "$WORK/api.log" ] && { echo "--- api.log" >&2; tail -n 30 "$WORK/api.log" >&2; }
   exit 1
 fi
 echo "story tests passed"
