@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping
 
-from api.triage.crisis import crisis_phrases_in, find_phrases, normalise_text
+from api.triage.crisis import contains_crisis_words, find_phrases, normalise_text
 
 # Marker for a numeric fact: rule files test it with ranges (min/max/above/below).
 NUMBER = "number"
@@ -282,12 +282,13 @@ def derive_manager_facts(
 ) -> ManagerFacts:
     answers = _mapping(answers)
     kind_word = _choice(kind, ("crisis", "referral", "advice", "exposure"))
-    # Crisis words anywhere (the latest message or any answer) override the request.
+    # Crisis words anywhere (the latest message or any answer) override the request,
+    # unless they are only about a patient (api/triage/crisis.py, whose words).
     crisis = (
         kind_word == "crisis"
         or answers.get("crisis") is True
-        or bool(crisis_phrases_in(text))
-        or any(crisis_phrases_in(s) for s in iter_strings(answers))
+        or contains_crisis_words(text)
+        or any(contains_crisis_words(s) for s in iter_strings(answers))
     )
     topics = tuple(normalise_text(t) for t in physician_topics)
     topic_text = " ".join(s.replace("_", " ") for f in _TOPIC_FIELDS for s in iter_strings(answers.get(f)))

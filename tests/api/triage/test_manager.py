@@ -66,6 +66,15 @@ def test_crisis_goes_to_the_emergency_route_at_once(kind, answers, text):
             assert must in text_all
 
 
+@pytest.mark.parametrize("text", [
+    "she had a needlestick from a patient who had taken an overdose, can she come back next week",
+    "my HCA was bitten by a self harm patient and is off with stress",
+])
+def test_crisis_words_only_about_a_patient_are_not_the_managers_crisis(text):
+    decision = decide_manager("advice", {"topic": "absence", "question": text}, now=MONDAY_MORNING, text=text)
+    assert "crisis" not in decision.to_dict()["rules_fired"]
+
+
 def test_reply_shape():
     decision = decide_manager("referral", referral(), now=MONDAY_MORNING).to_dict()
     assert set(decision) == CONTRACT_KEYS
