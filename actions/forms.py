@@ -66,14 +66,19 @@ class Choices:
     options: Tuple[Option, ...]
     # entity name -> {entity value -> option value}, e.g. fluid entities
     entities: Dict[str, Dict[str, str]] = field(default_factory=dict)
+    # values the free-text reader may give that have no button (never picked by number)
+    hidden: Tuple[str, ...] = ()
 
     @property
     def values(self) -> List[str]:
         return [o.value for o in self.options]
 
+    def canonical(self, value: Any) -> bool:
+        return value in self.values or value in self.hidden
+
     def pick(self, text: str, entities: Sequence[Dict[str, Any]] = ()) -> Optional[str]:
         """One value from a reply: a number, the button's words, an entity, or a keyword."""
-        if text in self.values:  # already canonical (pre-filled by an action)
+        if self.canonical(text):  # already canonical (pre-filled by an action)
             return text
         found = {self.entities[e["entity"]][str(e.get("value"))]
                  for e in entities
@@ -88,7 +93,7 @@ class Choices:
     def pick_many(self, text: str, entities: Sequence[Dict[str, Any]] = ()) -> Optional[List[str]]:
         """Several values ("1 and 3", "hiv and hep c"), in option order; None if unreadable."""
         if isinstance(text, list):
-            return [v for v in self.values if v in text] or None
+            return [v for v in text if self.canonical(v)] or None
         norm = parsing.normalise(text)
         picked: set = set()
         numbers = re.findall(r"\d+", norm)
@@ -262,7 +267,9 @@ class HelplineFormValidation(FormValidationAction):
                    tracker: Tracker, domain: DomainDict) -> Slots:
         retries = dict(tracker.get_slot(n.SLOT_FORM_RETRIES) or {})
         answer: Any
-        if said_dont_know(value, tracker):
+        # The intent "don't know" answers the question asked, never a fact volunteered with it.
+        asked = tracker.get_slot(n.SLOT_REQUESTED) == slot
+        if (asked and said_dont_know(value, tracker)) or (isinstance(value, str) and parsing.is_dont_know(value)):
             answer = n.UNKNOWN
         else:
             answer = reader(value, tracker)
@@ -350,6 +357,16 @@ INTERRUPT_CUES: Dict[str, Tuple[str, ...]] = {
     n.INTENT_CORRECT_ANSWER: ("actually", "change", "meant", "mistake", "wrong", "correct", "sorry it was",
                               "not yesterday", "not today"),
 }
+
+
+def is_interruption(tracker: Tracker) -> bool:
+    """The latest message asks for something else (crisis, a person, stop...), so what it
+    says must not be taken as answers: the interruption's own rule runs instead."""
+    intent = latest_intent(tracker)
+    if intent in ALWAYS_INTERRUPTS:
+        return True
+    text = (tracker.latest_message or {}).get("text") or ""
+    return intent in FREE_TEXT_INTERRUPTS and sounds_like(intent, text)
 
 
 def _words(text: str) -> str:

@@ -94,9 +94,20 @@ SLOT_REPORTER_ROLE = "reporter_role"
 SLOT_WORKPLACE = "workplace"
 SLOT_CALLBACK_PHONE = "callback_phone"
 SLOT_INCIDENT_FORM_DONE = "incident_form_done"
+# "Was there any blood in it?" after a low-risk fluid named without saying
+SLOT_FLUID_BLOOD = "fluid_blood"
+# "Shall I change it?" when a message contradicts an answer already given
+SLOT_CONFIRM_CHANGE = "confirm_change"
+# set by actions, never asked: a human bite; the contradiction waiting to be confirmed
+# (and its words for the question); the words each volunteered fact came from
+SLOT_INJURY_BITE = "injury_bite"
+SLOT_PENDING_CHANGE = "pending_change"
+SLOT_PENDING_CHANGE_TEXT = "pending_change_text"
+SLOT_HEARD = "heard"
 
 SHARPS_FORM_SLOTS = (
-    SLOT_OCCURRED_AT, SLOT_EXPOSURE_TYPE, SLOT_FLUID, SLOT_SOURCE_KNOWN, SLOT_SOURCE_BBV,
+    SLOT_CONFIRM_CHANGE, SLOT_OCCURRED_AT, SLOT_EXPOSURE_TYPE, SLOT_FLUID, SLOT_FLUID_BLOOD,
+    SLOT_SOURCE_KNOWN, SLOT_SOURCE_BBV,
     SLOT_SOURCE_RISK, SLOT_SHARPS_CONTINUE, SLOT_DEVICE_KIND, SLOT_DEVICE_USED,
     SLOT_DEVICE_IN_VESSEL, SLOT_VISIBLE_BLOOD, SLOT_INJURY_DEEP, SLOT_GLOVES,
     SLOT_HBV_STATUS, SLOT_PREGNANCY, SLOT_REPORTER_NAME, SLOT_REPORTER_ROLE,
@@ -104,8 +115,8 @@ SHARPS_FORM_SLOTS = (
 )
 # After each of these the case is sent to the API and re-triaged at once.
 SHARPS_DECIDING_SLOTS = (
-    SLOT_OCCURRED_AT, SLOT_EXPOSURE_TYPE, SLOT_FLUID, SLOT_SOURCE_KNOWN, SLOT_SOURCE_BBV,
-    SLOT_SOURCE_RISK,
+    SLOT_OCCURRED_AT, SLOT_EXPOSURE_TYPE, SLOT_FLUID, SLOT_FLUID_BLOOD, SLOT_SOURCE_KNOWN, SLOT_SOURCE_BBV,
+    SLOT_SOURCE_RISK, SLOT_DEVICE_USED, SLOT_VISIBLE_BLOOD, SLOT_HBV_STATUS, SLOT_PREGNANCY,
 )
 
 # --- slots: referral_form (consent gate first, confirmation last) ----------------
@@ -209,6 +220,9 @@ UTTER_SHARPS_EMERGENCY = "utter_sharps_emergency"
 UTTER_SHARPS_EMERGENCY_REMINDER = "utter_sharps_emergency_reminder"
 UTTER_SHARPS_URGENT = "utter_sharps_urgent"
 UTTER_SHARPS_URGENT_NO_NUMBER = "utter_sharps_urgent_no_number"
+UTTER_SHARPS_URGENT_NOW = "utter_sharps_urgent_now"
+UTTER_CRISIS_ALSO = "utter_crisis_also"
+UTTER_CHANGE_KEPT = "utter_change_kept"
 UTTER_SHARPS_ROUTINE = "utter_sharps_routine"
 UTTER_API_ADVICE = "utter_api_advice"
 UTTER_SHARPS_SUMMARY = "utter_sharps_summary"

@@ -5,6 +5,7 @@ No clinical rule lives here: the API's decision (urgency, ED, page) is rendered 
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, List, Mapping, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -15,10 +16,13 @@ from rasa_sdk.types import DomainDict
 from actions import names as n
 from actions import parsing
 from actions.api_client import Case, get_api
+from actions import forms
 from actions.forms import (
-    TZ_NAME, Choices, HelplineFormValidation, Option, latest_entities, latest_intent,
-    read_free_text, read_yes_no, said_dont_know, undo_answer_this_turn,
+    TZ_NAME, Choices, HelplineFormValidation, Option, is_fresh_answer, is_interruption, latest_entities,
+    latest_intent, read_free_text, read_yes_no, said_dont_know, undo_answer_this_turn,
 )
+from actions.listening import is_empty, merge
+from actions.reader import Heard, read_facts
 from actions.render import label, phone_text, show_advice, when_text
 from actions.safe_advice import give_safe_advice
 from actions.sync import CASES as CASES_PENDING
@@ -26,6 +30,14 @@ from actions.sync import SHARPS as SHARPS_PENDING
 from actions.sync import Outbox, case_fields, conversation_phone
 
 EMERGENCY = "emergency"
+# Key the crisis guard adds to the parse data (bot/components/crisis_guard.py, MATCH_KEY).
+CRISIS_GUARD_KEY = "crisis_guard"
+# Keys of the `heard` slot besides slot names: the message that opened the case, and crisis
+# words in it that did not divert the sharps report (with whose they seemed to be).
+FIRST_MESSAGE = "first_message"
+CRISIS_WORDS = "crisis_words"
+# Slots the sharps actions set that are not questions of the form.
+SIDE_SLOTS = (n.SLOT_INJURY_BITE, n.SLOT_PENDING_CHANGE, n.SLOT_PENDING_CHANGE_TEXT, n.SLOT_HEARD)
 URGENT = "urgent"
 ROUTINE = "routine"
 
@@ -64,10 +76,14 @@ SOURCE_BBV = Choices(
         Option("hiv", "HIV", ("hiv", "aids")),
         Option("hbv", "Hepatitis B", ("hep b", "hepatitis b", "hbv")),
         Option("hcv", "Hepatitis C", ("hep c", "hepatitis c", "hcv")),
-        Option("none", "None of these (tested negative)", ("none", "negative", "no", "none of them", "clear")),
+        # Only a stated test counts as negative: "no" or "none" to "does or might the patient
+        # have..." means "not known to", which is read as unknown (read_source_bbv).
+        Option("none", "None of these (tested negative)", ("tested negative", "negative", "all negative",
+                                                           "tests negative", "all clear")),
         Option(n.UNKNOWN, "Don't know"),
     ),
     entities={n.ENTITY_VIRUS: {"hiv": "hiv", "hbv": "hbv", "hcv": "hcv"}},
+    hidden=("hiv_negative", "hbv_negative", "hcv_negative"),
 )
 SOURCE_RISK = Choices(
     (
@@ -78,7 +94,8 @@ SOURCE_RISK = Choices(
         Option("other", "Another risk", ("other", "another")),
         Option("none", "None of these", ("none", "no", "none of them", "nothing")),
         Option(n.UNKNOWN, "Don't know"),
-    )
+    ),
+    hidden=("known_viraemic",),
 )
 DEVICE = Choices(
     (
@@ -107,7 +124,8 @@ HBV = Choices(
         Option("partial", "I started the course but didn't finish", ("started", "partial", "not finished", "one dose", "two doses")),
         Option("unvaccinated", "No, never", ("never", "not vaccinated", "unvaccinated")),
         Option(n.UNKNOWN, "Don't know"),
-    )
+    ),
+    hidden=("vaccinated",),  # had the course, response not known
 )
 PREGNANCY = Choices(
     (
@@ -130,11 +148,22 @@ def _flag(value: Any) -> Optional[bool]:
 
 
 def _tri(status: Any, virus: str) -> str:
-    if not isinstance(status, list) or n.UNKNOWN in status:
+    """A positive is kept whatever else the list says; negative only from a stated test."""
+    if not isinstance(status, list):
         return "unknown"
     if virus in status:
         return "positive"
-    return "negative" if "none" in status else "unknown"
+    if f"{virus}_negative" in status or "none" in status:
+        return "negative"
+    return "unknown"
+
+
+def _fluid(slots: Mapping[str, Any]) -> Optional[str]:
+    """A low-risk fluid counts as low risk only once blood in it is ruled out."""
+    fluid = slots.get(n.SLOT_FLUID)
+    if fluid == "low_risk":
+        return {n.YES: "blood_stained", n.UNKNOWN: n.UNKNOWN}.get(slots.get(n.SLOT_FLUID_BLOOD), fluid)
+    return fluid
 
 
 def sharps_answers(slots: Mapping[str, Any]) -> Dict[str, Any]:
@@ -143,12 +172,15 @@ def sharps_answers(slots: Mapping[str, Any]) -> Dict[str, Any]:
     occurred = slots.get(n.SLOT_OCCURRED_AT)
     if occurred and occurred != n.UNKNOWN:
         answers["occurred_at"] = occurred
-    for slot in (n.SLOT_EXPOSURE_TYPE, n.SLOT_FLUID):
-        if slots.get(slot):
-            answers[slot] = slots[slot]
+    if slots.get(n.SLOT_EXPOSURE_TYPE):
+        answers["exposure_type"] = slots[n.SLOT_EXPOSURE_TYPE]
+    if _fluid(slots):
+        answers["fluid"] = _fluid(slots)
     device: Dict[str, Any] = {}
     if slots.get(n.SLOT_DEVICE_KIND):
         device["kind"] = slots[n.SLOT_DEVICE_KIND]
+    if slots.get(n.SLOT_INJURY_BITE) == n.YES:
+        device["bite"] = True
     for slot, key in ((n.SLOT_DEVICE_USED, "used"), (n.SLOT_DEVICE_IN_VESSEL, "in_vein_or_artery"),
                       (n.SLOT_VISIBLE_BLOOD, "visible_blood"), (n.SLOT_INJURY_DEEP, "deep"),
                       (n.SLOT_GLOVES, "gloves")):
@@ -184,6 +216,10 @@ def sharps_answers(slots: Mapping[str, Any]) -> Dict[str, Any]:
         answers["incident_form_done"] = _flag(slots[n.SLOT_INCIDENT_FORM_DONE])
     if slots.get(n.SLOT_WORKPLACE) and slots[n.SLOT_WORKPLACE] != n.UNKNOWN:
         answers["workplace"] = slots[n.SLOT_WORKPLACE]
+    heard = slots.get(n.SLOT_HEARD)
+    if isinstance(heard, dict) and heard:
+        # the person's own words behind each volunteered answer, for the practitioner
+        answers["heard"] = dict(heard)
     return answers
 
 
@@ -221,24 +257,65 @@ async def push_sharps(tracker: Tracker, dispatcher: CollectingDispatcher, slots:
             # an earlier call failed: the case exists only now
             dispatcher.utter_message(response=n.UTTER_API_SYNCED, case_ref=result.case.ref)
         outbox.announce_synced(dispatcher)
-        updates.update(announce_emergency(result.case, slots, dispatcher))
+        updates.update(announce_urgency(result.case, slots, dispatcher))
     elif result.unavailable:
         updates.update(give_safe_advice(dispatcher, slots))
     updates.update(outbox.slots())
     return updates
 
 
-def announce_emergency(case: Case, slots: Mapping[str, Any], dispatcher: CollectingDispatcher) -> Dict[str, Any]:
-    if case.urgency != EMERGENCY or slots.get(n.SLOT_ANNOUNCED_URGENCY) == EMERGENCY:
+def announce_urgency(case: Case, slots: Mapping[str, Any], dispatcher: CollectingDispatcher) -> Dict[str, Any]:
+    """Say the outcome the moment the API decides it: an emergency (go to A&E) always; an
+    urgent case once its page has really gone out (not while it is held for more answers)."""
+    announced = slots.get(n.SLOT_ANNOUNCED_URGENCY)
+    if case.urgency == EMERGENCY and announced != EMERGENCY:
+        dispatcher.utter_message(response=n.UTTER_SHARPS_EMERGENCY, case_ref=case.ref)
+        if case.decision:
+            show_advice(dispatcher, case.decision.advice)
+        return {n.SLOT_ANNOUNCED_URGENCY: EMERGENCY}
+    decision = case.decision
+    if case.urgency == URGENT and announced not in (URGENT, EMERGENCY) and decision is not None \
+            and decision.page_on_call and not decision.page_not_before:
+        dispatcher.utter_message(response=n.UTTER_SHARPS_URGENT_NOW, case_ref=case.ref)
+        return {n.SLOT_ANNOUNCED_URGENCY: URGENT}
+    return {}
+
+
+def heard_in(text: Any, now) -> Dict[str, Heard]:
+    """The facts a message gives, whatever question is open (actions/reader.py)."""
+    if not isinstance(text, str) or not text.strip() or text.startswith("/"):
         return {}
-    dispatcher.utter_message(response=n.UTTER_SHARPS_EMERGENCY, case_ref=case.ref)
-    if case.decision:
-        show_advice(dispatcher, case.decision.advice)
-    return {n.SLOT_ANNOUNCED_URGENCY: EMERGENCY}
+    return read_facts(text, now=now, tz=TZ_NAME)
 
 
-def prefill_from_first_message(tracker: Tracker) -> Dict[str, Any]:
-    """Answers the first message already gives ("blood splashed in my eye")."""
+def crisis_words(tracker: Tracker) -> Dict[str, Any]:
+    """The crisis guard's mark on the latest message (bot/components/crisis_guard.py):
+    the phrase, and whose words they seem to be (caller, other, unclear)."""
+    mark = (tracker.latest_message or {}).get(CRISIS_GUARD_KEY)
+    return mark if isinstance(mark, dict) else {}
+
+
+def prefill_from_first_message(tracker: Tracker, now) -> Dict[str, Any]:
+    """Every answer the first message already gives ("needlestick, the patient has HIV,
+    10 minutes ago"), and the words each came from."""
+    text = (tracker.latest_message or {}).get("text")
+    heard = heard_in(text, now)
+    found: Dict[str, Any] = {slot: fact.value for slot, fact in heard.items()}
+    words = {slot: fact.words for slot, fact in heard.items()}
+    for slot, value in prefill_from_entities(tracker).items():
+        found.setdefault(slot, value)
+    if isinstance(text, str) and text.strip() and not text.startswith("/"):
+        words[FIRST_MESSAGE] = text[:500]
+    mark = crisis_words(tracker)
+    if mark.get("phrase"):
+        words[CRISIS_WORDS] = f"{mark['phrase']} ({mark.get('whose') or 'unclear'})"
+    if words:
+        found[n.SLOT_HEARD] = words
+    return found
+
+
+def prefill_from_entities(tracker: Tracker) -> Dict[str, Any]:
+    """What the NLU entities of the first message say ("blood splashed in my eye")."""
     intent = latest_intent(tracker)
     entities = latest_entities(tracker)
     found: Dict[str, Any] = {}
@@ -267,10 +344,10 @@ class ActionSharpsOpenCase(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
-        fresh: Dict[str, Any] = {slot: None for slot in n.SHARPS_FORM_SLOTS}
+        fresh: Dict[str, Any] = {slot: None for slot in n.SHARPS_FORM_SLOTS + SIDE_SLOTS}
         fresh.update({n.SLOT_CASE_REF: None, n.SLOT_ANNOUNCED_URGENCY: None, n.SLOT_FORM_RETRIES: None,
                       n.SLOT_CALLBACK_OFFER_DECLINED: None})
-        fresh.update(prefill_from_first_message(tracker))
+        fresh.update(prefill_from_first_message(tracker, forms.now_london()))
         slots = {**tracker.slots, **fresh, n.SLOT_PENDING_SYNC: tracker.get_slot(n.SLOT_PENDING_SYNC)}
         pending = dict(tracker.get_slot(n.SLOT_PENDING_SYNC) or {})
         earlier = pending.pop(SHARPS_PENDING, None)
@@ -283,16 +360,81 @@ class ActionSharpsOpenCase(Action):
             sharps_payload(slots, conversation_phone(tracker), provisional=True),
         )
         updates: Dict[str, Any] = {**fresh, n.SLOT_LINE: "sharps"}
+        if crisis_words(tracker).get("whose") == "unclear":
+            # Crisis words we cannot place (the caller's or the patient's?): give both.
+            dispatcher.utter_message(response=n.UTTER_CRISIS_ALSO)
         if result.case is not None:
             outbox.announce_synced(dispatcher)
             dispatcher.utter_message(response=n.UTTER_CASE_OPENED, case_ref=result.case.ref)
-            updates.update(announce_emergency(result.case, slots, dispatcher))
+            updates.update(announce_urgency(result.case, slots, dispatcher))
         else:
             dispatcher.utter_message(response=n.UTTER_CASE_OPENED_OFFLINE)
             if result.unavailable:
                 updates.update(give_safe_advice(dispatcher, slots))
         updates.update(outbox.slots())
         return [SlotSet(k, v) for k, v in updates.items()]
+
+
+# The form's slots that are not about the exposure (no re-triage when they change).
+CONTACT_SLOTS = (n.SLOT_REPORTER_NAME, n.SLOT_REPORTER_ROLE, n.SLOT_WORKPLACE, n.SLOT_CALLBACK_PHONE,
+                 n.SLOT_INCIDENT_FORM_DONE, n.SLOT_GLOVES, n.SLOT_SHARPS_CONTINUE, n.SLOT_CONFIRM_CHANGE)
+CLEAN_SHARP_SKIPS = frozenset({n.SLOT_FLUID, n.SLOT_FLUID_BLOOD, n.SLOT_SOURCE_KNOWN, n.SLOT_SOURCE_BBV,
+                               n.SLOT_SOURCE_RISK, n.SLOT_DEVICE_KIND, n.SLOT_DEVICE_IN_VESSEL,
+                               n.SLOT_VISIBLE_BLOOD, n.SLOT_INJURY_DEEP})
+BITE_SKIPS = frozenset({n.SLOT_DEVICE_KIND, n.SLOT_DEVICE_USED, n.SLOT_DEVICE_IN_VESSEL, n.SLOT_VISIBLE_BLOOD})
+# Where the slots stood before this turn (see ValidateSharpsForm.run).
+_BEFORE = "_helpline_slots_before_turn"
+
+
+def slots_before_turn(tracker: Tracker) -> Dict[str, Any]:
+    """The slots as they were before this turn: the trailing SlotSets (the candidates this
+    validation reads) do not count yet."""
+    before = dict(tracker.slots)
+    events = list(tracker.events)
+    start = len(events)
+    while start > 0 and events[start - 1].get("event") == "slot":
+        start -= 1
+    trailing = {e.get("name") for e in events[start:]}
+    for name in trailing:
+        before[name] = None
+    for event in events[:start]:
+        if event.get("event") == "slot" and event.get("name") in trailing:
+            before[event["name"]] = event.get("value")
+    return before
+
+
+def read_source_bbv(text: Any, tracker: Tracker) -> Optional[List[str]]:
+    """The source's viruses. "No" or "none" to "does or might the patient have..." means
+    "not known to": unknown, never a negative test (only the button or a stated test is)."""
+    if isinstance(text, list):
+        return SOURCE_BBV.pick_many(text)
+    if not isinstance(text, str):
+        return None
+    heard = heard_in(text, forms.now_london()).get(n.SLOT_SOURCE_BBV)
+    if heard is not None:
+        return list(heard.value)
+    norm = parsing.normalise(text)
+    if norm in ("none", "none of them", "none of these", "nothing", "no none", "neither") or \
+            (latest_intent(tracker) == n.INTENT_DENY and not re.search(r"\d", norm)) or \
+            parsing.parse_yes_no_unknown(text) == n.NO:
+        return [n.UNKNOWN]
+    return SOURCE_BBV.pick_many(text, latest_entities(tracker))
+
+
+def change_text_value(domain: DomainDict, slot: str, value: Any) -> str:
+    """An answer as the summary shows it ("HIV, hepatitis C"; "Mon 23 Nov, 14:40")."""
+    group = dict(SUMMARY_GROUPS).get(slot)
+    if group is None:
+        return when_text(value, domain)
+    if isinstance(value, list):
+        return ", ".join(label(domain, group, v) for v in value)
+    return label(domain, group, value)
+
+
+def change_text(domain: DomainDict, slot: str, old: Any, new: Any, words: str) -> str:
+    """"Earlier you told me the patient's status: HIV. Just now you said "..."."""
+    return (f"Earlier you told me {label(domain, 'fields', slot)}: {change_text_value(domain, slot, old)}. "
+            f"Just now you said \"{words}\", which sounds like {change_text_value(domain, slot, new)}.")
 
 
 class ValidateSharpsForm(HelplineFormValidation):
@@ -305,7 +447,20 @@ class ValidateSharpsForm(HelplineFormValidation):
 
     def applies(self, slot: Text, slots: Mapping[str, Any]) -> bool:
         """Skip what cannot apply; the order of the rest is domain.yml's."""
-        if slot in (n.SLOT_SOURCE_BBV, n.SLOT_SOURCE_RISK) and slots.get(n.SLOT_SOURCE_KNOWN) == n.NO:
+        if slot == n.SLOT_CONFIRM_CHANGE:
+            return bool(slots.get(n.SLOT_PENDING_CHANGE))
+        if slot == n.SLOT_FLUID_BLOOD:
+            return slots.get(n.SLOT_FLUID) == "low_risk"
+        # An unknown source has no test results, but where it was found can still say
+        # something about injecting drug use (a sharps bin, a needle exchange).
+        if slot == n.SLOT_SOURCE_BBV and slots.get(n.SLOT_SOURCE_KNOWN) == n.NO:
+            return False
+        clean_sharp = slots.get(n.SLOT_DEVICE_USED) == n.NO and \
+            slots.get(n.SLOT_EXPOSURE_TYPE) in (None, "percutaneous", n.UNKNOWN) and \
+            slots.get(n.SLOT_INJURY_BITE) != n.YES
+        if clean_sharp and slot in CLEAN_SHARP_SKIPS:
+            return False
+        if slots.get(n.SLOT_INJURY_BITE) == n.YES and slot in BITE_SKIPS:
             return False
         if slot == n.SLOT_SOURCE_RISK and "hiv" in (slots.get(n.SLOT_SOURCE_BBV) or []):
             return False
@@ -322,7 +477,7 @@ class ValidateSharpsForm(HelplineFormValidation):
                              tracker: Tracker, domain: DomainDict) -> List[Text]:
         slots = tracker.slots
         required = [s for s in domain_slots if self.applies(s, slots)]
-        if n.SLOT_SHARPS_CONTINUE in required:
+        if n.SLOT_SHARPS_CONTINUE in required and n.SLOT_CONFIRM_CHANGE not in required:
             # Right after an emergency is announced, ask this before anything else;
             # "no" ends the form with what we have.
             required.remove(n.SLOT_SHARPS_CONTINUE)
@@ -331,11 +486,54 @@ class ValidateSharpsForm(HelplineFormValidation):
             required.insert(0, n.SLOT_SHARPS_CONTINUE)
         return required
 
-    async def accepted(self, slot: Text, value: Any, dispatcher: CollectingDispatcher,
-                       tracker: Tracker, domain: DomainDict) -> Dict[str, Any]:
-        if slot not in n.SHARPS_DECIDING_SLOTS:
+    # -- listening: every fact a message gives, whatever was asked ---------------------------
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        setattr(tracker, _BEFORE, slots_before_turn(tracker))
+        return await super().run(dispatcher, tracker, domain)
+
+    def heard_now(self, tracker: Tracker) -> Dict[str, Heard]:
+        """Facts in this turn's message, unless it asks for something else (a person, stop,
+        a crisis): then the interruption's own rule runs and the form reads nothing."""
+        if not is_fresh_answer(tracker, self.form_name()) or is_interruption(tracker):
             return {}
-        return await push_sharps(tracker, dispatcher, {**tracker.slots, slot: value})
+        return heard_in((tracker.latest_message or {}).get("text"), self.clock())
+
+    async def get_extraction_events(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                    domain: DomainDict) -> List[EventType]:
+        events = await super().get_extraction_events(dispatcher, tracker, domain)
+        heard = self.heard_now(tracker)
+        if not heard:
+            return events
+        requested = tracker.get_slot(n.SLOT_REQUESTED)
+        current = {slot: tracker.slots.get(slot) for slot in heard}
+        if requested in heard:
+            current[requested] = None  # the reader's reading of the answer wins over the raw text
+        result = merge(current, heard)
+        updates: Dict[str, Any] = dict(result.set)
+        volunteered = {slot: words for slot, words in result.words.items() if slot != requested}
+        if volunteered:
+            updates[n.SLOT_HEARD] = {**(tracker.get_slot(n.SLOT_HEARD) or {}), **volunteered}
+        if result.confirm is not None and not tracker.get_slot(n.SLOT_PENDING_CHANGE):
+            slot, value, words = result.confirm
+            updates[n.SLOT_PENDING_CHANGE] = {"slot": slot, "value": value, "words": words}
+            updates[n.SLOT_PENDING_CHANGE_TEXT] = change_text(domain, slot, tracker.slots.get(slot), value, words)
+            updates[n.SLOT_CONFIRM_CHANGE] = None
+        tracker.slots.update(updates)
+        return [e for e in events if e.get("name") not in updates] + [SlotSet(k, v) for k, v in updates.items()]
+
+    async def get_validation_events(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                    domain: DomainDict) -> List[EventType]:
+        """Validate, then send the case once if anything about the exposure changed, so a
+        decisive fact is acted on in the same reply, however many facts the message gave."""
+        events = await super().get_validation_events(dispatcher, tracker, domain)
+        before: Dict[str, Any] = getattr(tracker, _BEFORE, {})
+        extra = {slot: tracker.slots.get(slot) for slot in SIDE_SLOTS
+                 if tracker.slots.get(slot) != before.get(slot)}
+        if any(tracker.slots.get(slot) != before.get(slot) for slot in n.SHARPS_DECIDING_SLOTS):
+            extra.update(await push_sharps(tracker, dispatcher, tracker.slots))
+        tracker.slots.update(extra)
+        return events + [SlotSet(k, v) for k, v in extra.items()]
 
     FREE_TEXT = frozenset({n.SLOT_REPORTER_NAME, n.SLOT_REPORTER_ROLE, n.SLOT_WORKPLACE})
 
@@ -345,8 +543,10 @@ class ValidateSharpsForm(HelplineFormValidation):
             n.SLOT_OCCURRED_AT: self.when(),
             n.SLOT_EXPOSURE_TYPE: self.choice(EXPOSURE),
             n.SLOT_FLUID: self.choice(FLUID),
+            n.SLOT_FLUID_BLOOD: read_yes_no,
+            n.SLOT_CONFIRM_CHANGE: read_yes_no,
             n.SLOT_SOURCE_KNOWN: read_yes_no,
-            n.SLOT_SOURCE_BBV: self.choices_many(SOURCE_BBV),
+            n.SLOT_SOURCE_BBV: read_source_bbv,
             n.SLOT_SOURCE_RISK: self.choices_many(SOURCE_RISK),
             n.SLOT_SHARPS_CONTINUE: read_yes_no,
             n.SLOT_DEVICE_KIND: self.choice(DEVICE),
@@ -375,7 +575,34 @@ class ValidateSharpsForm(HelplineFormValidation):
         return await self._read(n.SLOT_EXPOSURE_TYPE, value, dispatcher, tracker, domain)
 
     async def validate_fluid(self, value, dispatcher, tracker, domain):
-        return await self._read(n.SLOT_FLUID, value, dispatcher, tracker, domain)
+        result = await self._read(n.SLOT_FLUID, value, dispatcher, tracker, domain)
+        if result.get(n.SLOT_FLUID) == "low_risk" and isinstance(value, str) and \
+                parsing.parse_choice(value, [o.label for o in FLUID.options]):
+            # the option picked says "with no blood in it"
+            result[n.SLOT_FLUID_BLOOD] = n.NO
+        return result
+
+    async def validate_fluid_blood(self, value, dispatcher, tracker, domain):
+        return await self._read(n.SLOT_FLUID_BLOOD, value, dispatcher, tracker, domain)
+
+    async def validate_confirm_change(self, value, dispatcher, tracker, domain):
+        result = await self._read(n.SLOT_CONFIRM_CHANGE, value, dispatcher, tracker, domain)
+        answer = result.get(n.SLOT_CONFIRM_CHANGE)
+        pending = tracker.get_slot(n.SLOT_PENDING_CHANGE) or {}
+        if answer is None or not pending:
+            return result
+        if answer == n.YES and pending.get("slot"):
+            result[pending["slot"]] = pending.get("value")
+            heard = dict(tracker.get_slot(n.SLOT_HEARD) or {})
+            heard[pending["slot"]] = pending.get("words")
+            result[n.SLOT_HEARD] = heard
+            dispatcher.utter_message(response=n.UTTER_CORRECTION_DONE, field=label(domain, "fields", pending["slot"]),
+                                     value=change_text_value(domain, pending["slot"], pending.get("value")))
+        else:
+            dispatcher.utter_message(response=n.UTTER_CHANGE_KEPT)
+        result[n.SLOT_PENDING_CHANGE] = None
+        result[n.SLOT_PENDING_CHANGE_TEXT] = None
+        return result
 
     async def validate_source_known(self, value, dispatcher, tracker, domain):
         return await self._read(n.SLOT_SOURCE_KNOWN, value, dispatcher, tracker, domain)
@@ -434,6 +661,7 @@ class ValidateSharpsForm(HelplineFormValidation):
 
 SUMMARY_GROUPS = (
     (n.SLOT_OCCURRED_AT, None), (n.SLOT_EXPOSURE_TYPE, "exposure_type"), (n.SLOT_FLUID, "fluid"),
+    (n.SLOT_FLUID_BLOOD, "yes_no"),
     (n.SLOT_SOURCE_KNOWN, "source_known"), (n.SLOT_SOURCE_BBV, "source_bbv"), (n.SLOT_SOURCE_RISK, "source_risk"),
     (n.SLOT_DEVICE_KIND, "device_kind"), (n.SLOT_DEVICE_USED, "yes_no"), (n.SLOT_DEVICE_IN_VESSEL, "yes_no"),
     (n.SLOT_VISIBLE_BLOOD, "yes_no"), (n.SLOT_INJURY_DEEP, "injury_deep"), (n.SLOT_GLOVES, "yes_no"),
@@ -497,7 +725,7 @@ class ActionSharpsSubmit(Action):
             if slots.get(n.SLOT_ANNOUNCED_URGENCY) == EMERGENCY:
                 dispatcher.utter_message(response=n.UTTER_SHARPS_EMERGENCY_REMINDER, case_ref=case.ref)
                 return {}
-            return announce_emergency(case, slots, dispatcher)
+            return announce_urgency(case, slots, dispatcher)
         phone = phone_text(slots.get(n.SLOT_CALLBACK_PHONE)) or sender_phone
         if case.urgency == URGENT:
             if phone:
@@ -569,17 +797,34 @@ class ActionCorrectAnswer(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
         events: List[EventType] = undo_answer_this_turn(tracker)
-        found = find_correction(tracker, self.clock())
-        if found is None or not tracker.get_slot(n.SLOT_LINE) == "sharps":
+        if tracker.get_slot(n.SLOT_LINE) != "sharps":
             dispatcher.utter_message(response=n.UTTER_CORRECTION_UNCLEAR)
             return events
-        slot, value = found
-        group = CORRECTION_FIELDS[slot]
-        shown = when_text(value, domain) if slot == n.SLOT_OCCURRED_AT else label(domain, group, value)
-        field_name = label(domain, "fields", slot)
-        dispatcher.utter_message(response=n.UTTER_CORRECTION_DONE, field=field_name, value=shown)
-        updates: Dict[str, Any] = {slot: value}
-        form_done = tracker.active_loop.get("name") != n.FORM_SHARPS if tracker.active_loop else True
-        updates.update(await push_sharps(tracker, dispatcher, {**tracker.slots, slot: value},
-                                         provisional=not form_done))
+        form_active = (tracker.active_loop or {}).get("name") == n.FORM_SHARPS
+        text = (tracker.latest_message or {}).get("text")
+        heard = {slot: fact for slot, fact in heard_in(text, self.clock()).items() if slot in n.SHARPS_FORM_SLOTS}
+        result = merge(tracker.slots, heard, explicit=True, confirmable=form_active) if heard else None
+        if result is not None and (result.set or result.confirm):
+            updates: Dict[str, Any] = dict(result.set)
+            if result.words:
+                updates[n.SLOT_HEARD] = {**(tracker.get_slot(n.SLOT_HEARD) or {}), **result.words}
+        else:
+            found = find_correction(tracker, self.clock())
+            if found is None:
+                dispatcher.utter_message(response=n.UTTER_CORRECTION_UNCLEAR)
+                return events
+            result = None
+            updates = {found[0]: found[1]}
+        for slot in (s for s in n.SHARPS_FORM_SLOTS if s in updates):
+            dispatcher.utter_message(response=n.UTTER_CORRECTION_DONE, field=label(domain, "fields", slot),
+                                     value=change_text_value(domain, slot, updates[slot]))
+        if result is not None and result.confirm is not None:
+            # less risky than what was said before: the form asks "shall I change it?" first
+            slot, value, words = result.confirm
+            updates[n.SLOT_PENDING_CHANGE] = {"slot": slot, "value": value, "words": words}
+            updates[n.SLOT_PENDING_CHANGE_TEXT] = change_text(domain, slot, tracker.get_slot(slot), value, words)
+            updates[n.SLOT_CONFIRM_CHANGE] = None
+        if any(s in updates for s in n.SHARPS_DECIDING_SLOTS):
+            updates.update(await push_sharps(tracker, dispatcher, {**tracker.slots, **updates},
+                                             provisional=form_active))
         return events + [SlotSet(k, v) for k, v in updates.items()]

@@ -66,7 +66,8 @@ async def test_stop_mid_sharps_sends_what_we_have_as_final_and_closes_the_form(a
                                   n.SLOT_EXPOSURE_TYPE: "percutaneous", n.SLOT_FLUID: "yes"})
     events = await ActionStop().run(dispatcher, tracker, domain)
     assert body(route.calls.last)["provisional"] is False
-    assert responses(dispatcher) == [n.UTTER_STOPPED, n.UTTER_STOPPED_CASE_KEPT]
+    # an urgent case not yet announced is said as it stops: its page has gone out
+    assert responses(dispatcher) == [n.UTTER_STOPPED, n.UTTER_SHARPS_URGENT_NOW, n.UTTER_STOPPED_CASE_KEPT]
     assert events[0] == SlotSet(n.SLOT_FLUID, None)  # the "yes" to "stop?" is not an answer
     assert events[-2:] == [ActiveLoop(None), SlotSet(n.SLOT_REQUESTED, None)]
 

@@ -11,7 +11,8 @@ from tests.actions.builders import entity, form_turn, make_tracker, responses, s
 from tests.actions.conftest import CONNECT_ERROR, TIMEOUT, body, calls, case_json
 
 SMS = {n.SLOT_CHANNEL: "sms", n.SLOT_NUMBERED_CHOICES: True, n.SLOT_SENDER_PHONE: "+447700900123"}
-OPEN = {n.SLOT_LINE: "sharps", n.SLOT_CASE_REF: "SH-000123"}
+# An open case, mid-form: its urgent page was announced when it went out.
+OPEN = {n.SLOT_LINE: "sharps", n.SLOT_CASE_REF: "SH-000123", n.SLOT_ANNOUNCED_URGENCY: "urgent"}
 PEP = {"code": "hiv_pep_urgent", "text": "You may need HIV PEP.", "source": "BHIVA/BASHH PEP guideline 2021"}
 
 
@@ -24,11 +25,17 @@ async def test_open_case_posts_what_the_first_message_says_and_gives_the_ref(api
 
     assert responses(dispatcher) == [n.UTTER_CASE_OPENED]
     assert dispatcher.messages[0]["case_ref"] == "SH-000123"
-    assert body(route.calls.last) == {
+    sent = body(route.calls.last)
+    heard = sent["answers"].pop("heard")
+    assert sent == {
         "line": "sharps", "kind": "exposure", "conversation_id": "conv-123", "channel": "sms",
-        "answers": {"exposure_type": "percutaneous"}, "provisional": True,
-        "contact": {"phone": "+447700900123"},
+        "answers": {"exposure_type": "percutaneous",
+                    "device": {"kind": "hollow_bore_needle", "used": True, "in_vein_or_artery": True}},
+        "provisional": True, "contact": {"phone": "+447700900123"},
     }
+    # the practitioner sees the person's own words behind each answer
+    assert heard["first_message"] == "stabbed myself with a needle from a blood test"
+    assert heard["device_kind"] in "stabbed myself with a needle from a blood test"
     slots = slot_events(events)
     assert slots[n.SLOT_CASE_REF] == "SH-000123"
     assert slots[n.SLOT_EXPOSURE_TYPE] == "percutaneous"
@@ -42,7 +49,9 @@ async def test_open_case_splash_in_the_eye_with_blood(api, dispatcher, domain):
     tracker = make_tracker(text="blood splashed in my eye", intent=n.INTENT_REPORT_SPLASH,
                            entities=[entity("fluid", "blood"), entity("body_site", "eye")])
     events = await ActionSharpsOpenCase().run(dispatcher, tracker, domain)
-    assert body(route.calls.last)["answers"] == {"exposure_type": "mucocutaneous", "fluid": "blood"}
+    answers = body(route.calls.last)["answers"]
+    assert answers["heard"]["first_message"] == "blood splashed in my eye"
+    assert {k: v for k, v in answers.items() if k != "heard"} == {"exposure_type": "mucocutaneous", "fluid": "blood"}
     assert "channel" not in body(route.calls.last)  # unknown channel: the API's default
     assert slot_events(events)[n.SLOT_FLUID] == "blood"
 
@@ -58,7 +67,8 @@ async def test_open_case_with_the_api_down_gives_the_on_call_route_and_keeps_the
                                      n.UTTER_API_DOWN_KEPT]
     slots = slot_events(events)
     assert slots[n.SLOT_CASE_REF] is None
-    assert slots[n.SLOT_PENDING_SYNC]["sharps"]["payload"]["answers"] == {"exposure_type": "percutaneous"}
+    kept = slots[n.SLOT_PENDING_SYNC]["sharps"]["payload"]["answers"]
+    assert kept["exposure_type"] == "percutaneous" and kept["heard"]["first_message"] == "needlestick"
     assert slots[n.SLOT_SAFE_ADVICE_GIVEN] == ["oncall", "kept"]
 
 
@@ -78,8 +88,9 @@ async def test_a_new_injury_keeps_an_earlier_unsent_case_as_a_case_of_its_own(ap
     tracker = make_tracker(text="another needle", intent=n.INTENT_REPORT_SHARPS_INJURY,
                            slots={n.SLOT_PENDING_SYNC: earlier})
     events = await ActionSharpsOpenCase().run(dispatcher, tracker, domain)
-    assert [body(c)["answers"] for c in route.calls] == [{}, {"fluid": "blood"}]
-    assert responses(dispatcher) == [n.UTTER_API_SYNCED, n.UTTER_CASE_OPENED]
+    assert [body(c)["answers"].get("exposure_type") for c in route.calls] == ["percutaneous", None]
+    assert body(route.calls[1])["answers"] == {"fluid": "blood"}
+    assert responses(dispatcher) == [n.UTTER_API_SYNCED, n.UTTER_CASE_OPENED, n.UTTER_SHARPS_URGENT_NOW]
     assert slot_events(events)[n.SLOT_CASE_REF] == "SH-000200"
 
 
@@ -209,12 +220,17 @@ async def test_splash_skips_the_device_questions_and_unknown_source_skips_its_st
     slots = {**OPEN, n.SLOT_OCCURRED_AT: "x", n.SLOT_EXPOSURE_TYPE: "mucocutaneous", n.SLOT_FLUID: "blood"}
     tracker = form_turn(n.FORM_SHARPS, text="no", intent=n.INTENT_DENY, slots=slots, source_known="no")
     events = await ValidateSharpsForm().run(dispatcher, tracker, domain)
+    # no test results for an unknown source, but where it came from can still carry a risk
+    assert slot_events(events)[n.SLOT_REQUESTED] == n.SLOT_SOURCE_RISK
+    tracker = form_turn(n.FORM_SHARPS, text="6", slots={**slots, n.SLOT_SOURCE_KNOWN: "no"}, source_risk="6")
+    events = await ValidateSharpsForm().run(dispatcher, tracker, domain)
     assert slot_events(events)[n.SLOT_REQUESTED] == n.SLOT_HBV_STATUS
 
 
 async def test_hollow_needle_asks_about_the_vein(api, dispatcher, domain):
+    api.patch("/api/cases/SH-000123").respond(200, json=case_json())
     slots = {**OPEN, n.SLOT_OCCURRED_AT: "x", n.SLOT_EXPOSURE_TYPE: "percutaneous", n.SLOT_FLUID: "blood",
-             n.SLOT_SOURCE_KNOWN: "no"}
+             n.SLOT_SOURCE_KNOWN: "no", n.SLOT_SOURCE_RISK: [n.UNKNOWN]}
     tracker = form_turn(n.FORM_SHARPS, text="1", slots=slots, device_kind="1")
     events = await ValidateSharpsForm().run(dispatcher, tracker, domain)
     assert slot_events(events)[n.SLOT_REQUESTED] == n.SLOT_DEVICE_USED
@@ -255,7 +271,8 @@ async def test_kept_answers_are_sent_on_the_next_successful_call(api, dispatcher
     events = await ValidateSharpsForm().run(dispatcher, tracker, domain)
     assert calls(api) == [("POST", "/api/cases")]
     assert body(route.calls.last)["answers"] == {"exposure_type": "percutaneous", "fluid": "blood"}
-    assert responses(dispatcher) == [n.UTTER_API_SYNCED]
+    # the case exists only now: its reference, then its urgency (its page has just gone out)
+    assert responses(dispatcher) == [n.UTTER_API_SYNCED, n.UTTER_SHARPS_URGENT_NOW]
     assert slot_events(events)[n.SLOT_CASE_REF] == "SH-000321"
     assert slot_events(events)[n.SLOT_PENDING_SYNC] is None
 
@@ -406,15 +423,16 @@ def test_answers_leave_out_what_was_not_asked():
 
 # -- which message counts as the answer (custom extraction) ---------------------------------------
 ANSWERED = {**OPEN, n.SLOT_OCCURRED_AT: "x", n.SLOT_EXPOSURE_TYPE: "mucocutaneous", n.SLOT_FLUID: "blood",
-            n.SLOT_SOURCE_KNOWN: "no", n.SLOT_HBV_STATUS: "responder"}
+            n.SLOT_SOURCE_KNOWN: "no", n.SLOT_SOURCE_RISK: [n.UNKNOWN], n.SLOT_HBV_STATUS: "responder"}
 
 
 async def test_an_answer_wins_over_a_mislabelled_interrupt_intent(api, dispatcher, domain):
     # the classifier called "neither" `stop`; it reads as an answer, so it is one
+    api.patch("/api/cases/SH-000123").respond(200, json=case_json())
     tracker = form_turn(n.FORM_SHARPS, text="neither", intent=n.INTENT_STOP, slots=ANSWERED, requested=n.SLOT_PREGNANCY)
-    events = await ValidateSharpsForm().run(dispatcher, tracker, domain)
-    assert events == [SlotSet(n.SLOT_PREGNANCY, "neither"), SlotSet(n.SLOT_FORM_RETRIES, None),
-                      SlotSet(n.SLOT_REQUESTED, n.SLOT_REPORTER_NAME)]
+    events = slot_events(await ValidateSharpsForm().run(dispatcher, tracker, domain))
+    assert events[n.SLOT_PREGNANCY] == "neither"
+    assert events[n.SLOT_REQUESTED] == n.SLOT_REPORTER_NAME
 
 
 @pytest.mark.parametrize("text,intent,requested", [
