@@ -590,6 +590,10 @@ DEVICE_ROWS = (
       r"(?:while|when|whilst) (?:i was )?(?:opening|unwrapping|unpacking|assembling|priming|setting up|"
       r"unsheathing|uncapping|taking the cap off|taking off the cap|taking it out of the packet)", used=NO),
     R(r"(?:not|wasnt|isnt|werent|arent|wasnt a|not a) (?:a |brand )?(?:new|clean|sterile|unused)", used=YES),
+    # a hedge about it is no fact: the form asks
+    R(r"(?:not sure|unsure|dont know|do not know|no idea|cant remember|cant tell|not certain) "
+      r"(?:if|whether|wether) (?:the |it |that )?(?:<W>)?(?:was|had been|has been|is) (?:new|clean|sterile|unused|used)"
+      r"(?: or not)?", used=X),
     R(r"(?:cleaned|cleaning|clean|wash|washed|washing) (?:the |my |it |out )?(?:wound|area|site|cut|skin|hands?|"
       r"finger|eye|eyes|it up|up|it|injury|puncture)", used=X),
     # been in a vein or artery
@@ -809,7 +813,8 @@ BBV_ROWS = (
 RISK_ROWS = (
     R(r"ivdu|ivdus|pwid|idu|idus|ivda|(?:injecting|injection|iv|intravenous) drugs? (?:user|users|use|abuse|"
       r"abuser|misuse|misuser|taker)|injects(?: drugs| heroin| himself| herself)?|inject drugs|injecting drugs|"
-      r"injecting|(?:uses|takes|used|took|on|using|does|injected) (?:heroin|crack|smack|drugs|street drugs|"
+      r"injecting|(?:used to|use to|he used to|she used to) inject|on methadone|methadone (?:script|programme|program)|"
+      r"(?:uses|takes|used|took|on|using|does|injected) (?:heroin|crack|smack|drugs|street drugs|"
       r"illegal drugs|illicit drugs|recreational drugs)|heroin(?: user| addict| use)?|drug (?:user|users|addict|"
       r"addicts|abuser|misuser|misuse|abuse|addiction|use)|junkie|drug paraphernalia|needle exchange|"
       r"(?:found|discarded|dropped|abandoned) (?:a |an |the |some )?(?:<W>)?(?:needles?|syringes?) "

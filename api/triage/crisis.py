@@ -1,14 +1,17 @@
 """Crisis-word detection over free text, using the shared lexicon/crisis.yml.
 
-The lexicon is data shared with the bot (bot/components/crisis_guard.py), so
-every rule here -- normalising, whole-word matching, the "not after a number"
-guard and the "whose words" rule -- must stay the one written at the top of
-that file. Both readers are tested against tests/data/crisis_owner_cases.yml.
+The only reader of the lexicon: the bot's keyword guard
+(bot/components/crisis_guard.py) calls this module too, so the bot and the API
+cannot disagree. Every rule here -- normalising, whole-word matching, the "not
+after a number" guard and the "whose words" rule -- is the one written at the
+top of that file. Pure (yaml and the standard library only) and Python 3.10
+compatible, because the bot's environment imports it. Both users are tested
+against tests/data/crisis_owner_cases.yml.
 
 Whose words, in short: each match is `caller` (the phrase is first person or
 a caller phrase, or the person nearest it in its clause is the writer),
-`other` (the nearest person is a patient) or `unclear` (nobody is named). A text is a
-crisis unless it has no matches or every match is `other`: "needlestick from
+`other` (the nearest person is a patient) or `unclear` (nobody is named). A
+text is a crisis unless it has no matches or every match is `other`: "needlestick from
 a patient who had taken an overdose" is not the caller's crisis, while
 "i took an overdose" and a bare "overdose" are.
 """

@@ -123,13 +123,21 @@ def test_relative_path_is_resolved_from_the_repo_root(monkeypatch, tmp_path):
     assert resolve_lexicon_path(str(tmp_path / "x.yml")) == tmp_path / "x.yml"
 
 
-def test_lexicon_is_normalised_longest_first(tmp_path):
+def test_lexicon_is_normalised_and_deduplicated(tmp_path):
     path = tmp_path / "crisis.yml"
-    path.write_text("version: v\nphrases:\n  - Self-Harm\n  - self harm\n  - od\n")
+    path.write_text("version: v\nsource: s\nphrases:\n  - self-harm\n  - self harm\n  - od\n")
     lexicon = load_lexicon(path)
-    assert lexicon["version"] == "v" and lexicon["phrases"] == ["self harm", "od"]
-    assert lexicon["patient_words"] == [] and lexicon["first_person_words"] == []  # optional lists
+    assert lexicon.version == "v" and lexicon.phrases == ("self harm", "od")
+    assert lexicon.patient_words == () and lexicon.first_person_words == frozenset()  # optional lists
     assert find_phrase("an od and some self harm", ["self harm", "od"]) == "self harm"
+
+
+def test_lexicon_is_read_afresh_on_every_load(tmp_path):
+    path = tmp_path / "crisis.yml"
+    path.write_text("version: v1\nsource: s\nphrases:\n  - od\n")
+    assert load_lexicon(path).version == "v1"
+    path.write_text("version: v2\nsource: s\nphrases:\n  - od\n")
+    assert load_lexicon(path).version == "v2"
 
 
 def test_normalise():
@@ -254,7 +262,7 @@ def test_caller_wins_over_other_in_one_message(project_guard):
         "phrase": "overdose", "lexicon_version": project_guard._version, "whose": "caller",
     }
     matches = crisis_matches("the patient overdosed. i took an overdose too", project_guard._lexicon)
-    assert matches == [("overdosed", "other"), ("overdose", "caller")]
+    assert list(matches) == [("overdosed", "other"), ("overdose", "caller")]
 
 
 def test_owner_of():
@@ -273,7 +281,7 @@ def test_kms_after_a_number_is_a_distance(project_guard, text):
 
 def test_project_lexicon_has_the_whose_words(project_guard):
     lexicon = project_guard._lexicon
-    assert "kms" not in lexicon["phrases"] and "kms" in lexicon["not_after_number"]
+    assert "kms" not in lexicon.phrases and "kms" in lexicon.not_after_number
     for key, words in {
         "patient_words": ["patient", "pt", "service user", "the source", "the man i was treating"],
         "first_person_words": ["i", "im", "ive", "id", "me", "my", "myself", "mine"],
@@ -281,9 +289,9 @@ def test_project_lexicon_has_the_whose_words(project_guard):
         "splash_words": ["splash", "eye", "mouth"],
     }.items():
         for word in words:
-            assert word in lexicon[key], (key, word)
+            assert word in getattr(lexicon, key), (key, word)
     for word in ["nurse", "colleague", "receptionist", "staff", "resident"]:
-        assert word not in lexicon["patient_words"]  # staff are not patients
+        assert word not in lexicon.patient_words  # staff are not patients
 
 
 def test_missing_whose_lists_lean_to_crisis(guard):
