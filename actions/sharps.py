@@ -21,7 +21,7 @@ from actions.forms import (
     TZ_NAME, Choices, HelplineFormValidation, Option, is_fresh_answer, is_interruption, latest_entities,
     latest_intent, read_free_text, read_yes_no, said_dont_know, undo_answer_this_turn,
 )
-from actions.listening import is_empty, merge
+from actions.listening import merge
 from actions.reader import Heard, read_facts
 from actions.render import label, phone_text, show_advice, when_text
 from actions.safe_advice import give_safe_advice
@@ -375,9 +375,6 @@ class ActionSharpsOpenCase(Action):
         return [SlotSet(k, v) for k, v in updates.items()]
 
 
-# The form's slots that are not about the exposure (no re-triage when they change).
-CONTACT_SLOTS = (n.SLOT_REPORTER_NAME, n.SLOT_REPORTER_ROLE, n.SLOT_WORKPLACE, n.SLOT_CALLBACK_PHONE,
-                 n.SLOT_INCIDENT_FORM_DONE, n.SLOT_GLOVES, n.SLOT_SHARPS_CONTINUE, n.SLOT_CONFIRM_CHANGE)
 CLEAN_SHARP_SKIPS = frozenset({n.SLOT_FLUID, n.SLOT_FLUID_BLOOD, n.SLOT_SOURCE_KNOWN, n.SLOT_SOURCE_BBV,
                                n.SLOT_SOURCE_RISK, n.SLOT_DEVICE_KIND, n.SLOT_DEVICE_IN_VESSEL,
                                n.SLOT_VISIBLE_BLOOD, n.SLOT_INJURY_DEEP})
@@ -528,8 +525,11 @@ class ValidateSharpsForm(HelplineFormValidation):
         decisive fact is acted on in the same reply, however many facts the message gave."""
         events = await super().get_validation_events(dispatcher, tracker, domain)
         before: Dict[str, Any] = getattr(tracker, _BEFORE, {})
-        extra = {slot: tracker.slots.get(slot) for slot in SIDE_SLOTS
-                 if tracker.slots.get(slot) != before.get(slot)}
+        validated = {e.get("name") for e in events}
+        # A fact heard for a question that is not asked here (a virus with an unknown
+        # source) is kept all the same: it was said, and the case has it.
+        extra = {slot: tracker.slots.get(slot) for slot in (*n.SHARPS_FORM_SLOTS, *SIDE_SLOTS)
+                 if slot not in validated and tracker.slots.get(slot) != before.get(slot)}
         if any(tracker.slots.get(slot) != before.get(slot) for slot in n.SHARPS_DECIDING_SLOTS):
             extra.update(await push_sharps(tracker, dispatcher, tracker.slots))
         tracker.slots.update(extra)
