@@ -86,7 +86,7 @@ class Heard:
 
 _TOKEN = re.compile(
     r"(?P<date>\b\d{1,2}/\d{1,2}(?:/\d{2,4})?\b)"
-    r"|(?P<clock>\b\d{1,2}[:.]\d{2}\b(?![.:]\d))"
+    r"|(?P<clock>\b\d{1,2}[:.]\d{2}(?:\b|(?=[ap]\.?m\b))(?![.:]\d))"
     r"|(?P<dec>\b\d+\.\d+\b)"
     r"|(?P<ampm>\b[ap]\.\s?m\b\.?)"
     r"|(?P<without>\bw/o\b)"
@@ -401,7 +401,10 @@ EXPOSURE_ROWS = (
     R(r"(?:went|gone|go|slipped|stuck) (?:right |straight |all the way )?(?:in|into) my <BODY>", exp=PERC),
     R(r"(?:broke|break|breaking|breaks|pierced|punctured|penetrated|through) (?:the |my |his |her )?skin|"
       r"broken (?:the|my|his|her) skin|(?:has|have|had|it|its|s) broken (?:the )?skin", exp=PERC),
-    R(r"puncture wound|puncture mark|puncture", exp=PERC, deep=YES),
+    R(r"puncture wound|puncture mark|(?<!lumbar )(?<!arterial )(?<!joint )(?<!venous )(?<!veno )(?<!skin )puncture",
+      exp=PERC, deep=YES),
+    # a procedure's name, not a wound
+    R(r"lumbar puncture|arterial puncture|joint puncture|venous puncture", exp=X),
     # a plain mention of a sharp: percutaneous unless the message says otherwise
     R(r"<SHARP>|needle exchange", rank=1, exp=PERC, sharp=YES),
     R(r"(?:<NEG>|wasnt|not) (?:a |an |the |any |from a |from the |even a )?<SHARP>", exp=X, kind=X, sharp=X),
@@ -737,6 +740,16 @@ BBV_ROWS = (
       r"result|results|antibody|serology|bloods)", bbv="neg"),
     R(r"(?:tested|screened|checked|test|tests|screen) (?:<W>){0,3}?(?:for )?(?P<v><VL>) (?:<W>){0,4}?"
       r"(?:negative|clear|came back negative|all negative|were negative|was negative)", bbv="neg"),
+    # a test named, then its result: "had an hiv test last month, negative"; a test with no result is no fact
+    R(r"(?:(?:had|has had|done|did|sent|having|has|have) )?(?:an |a |his |her |their |the )?(?P<v><VL>) "
+      r"(?:test|tests|screen|result|results|bloods) (?:(?:<W>)|, ){0,5}?(?:negative|neg|clear|non reactive|"
+      r"came back negative|was negative|were negative|came back clear)", bbv="neg"),
+    R(r"(?:(?:had|has had|done|did|sent|having|has|have) )?(?:an |a |his |her |their |the )?(?P<v><VL>) "
+      r"(?:test|tests|screen|result|results|bloods) (?:(?:<W>)|, ){0,5}?(?:positive|reactive|came back positive|"
+      r"was positive|were positive|detected)", bbv="pos"),
+    R(r"(?:had|has had|done|did|sent|having|has|have) (?:an |a |his |her |their |the )?<VL> "
+      r"(?:test|tests|screen|bloods|check)(?! (?:negative|positive|clear|was|were|is|came|result|results))",
+      bbv=X),
     # negative for everything
     R(r"(?:all|every) (?:of )?(?:his |her |their |the |patients )?(?:bloods?|tests?|results?|screens?|serology|"
       r"bbv|virus|viruses|bbv tests|bbv bloods) (?:<W>){0,3}?(?:negative|clear|normal|came back negative|"
