@@ -71,8 +71,6 @@ RISKIER: Dict[str, Tuple[str, ...]] = {
     "_bleed": (YES, NO),
 }
 # Questions that only apply to a sharp (the form skips them for a splash or skin contact).
-DEVICE_SLOTS = (n.SLOT_DEVICE_KIND, n.SLOT_DEVICE_USED, n.SLOT_DEVICE_IN_VESSEL, n.SLOT_VISIBLE_BLOOD,
-                n.SLOT_INJURY_DEEP, n.SLOT_GLOVES)
 NOT_A_SHARP = ("mucocutaneous", "non_intact_skin", "intact_skin")
 
 
@@ -1220,7 +1218,7 @@ def read_facts(text: str, *, now: datetime, tz: str = "Europe/London") -> Dict[s
     # -- questions about a sharp do not apply to a splash or to skin
     exposure = facts.get(n.SLOT_EXPOSURE_TYPE)
     if exposure is not None and exposure.value in NOT_A_SHARP:
-        for slot in DEVICE_SLOTS:
+        for slot in n.SHARP_ONLY_SLOTS:
             if slot == n.SLOT_DEVICE_KIND and SLOT_INJURY_BITE in facts:
                 continue
             facts.pop(slot, None)

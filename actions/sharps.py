@@ -138,8 +138,6 @@ PREGNANCY = Choices(
 
 YES_NO_SLOTS = (n.SLOT_SOURCE_KNOWN, n.SLOT_SHARPS_CONTINUE, n.SLOT_DEVICE_USED, n.SLOT_DEVICE_IN_VESSEL,
                 n.SLOT_VISIBLE_BLOOD, n.SLOT_GLOVES, n.SLOT_INCIDENT_FORM_DONE)
-DEVICE_SLOTS = (n.SLOT_DEVICE_KIND, n.SLOT_DEVICE_USED, n.SLOT_DEVICE_IN_VESSEL, n.SLOT_VISIBLE_BLOOD,
-                n.SLOT_INJURY_DEEP, n.SLOT_GLOVES)
 
 
 # -- answers in the contract's shape (pure) ----------------------------------------------
@@ -407,9 +405,8 @@ def read_source_bbv(text: Any, tracker: Tracker) -> Optional[List[str]]:
         return SOURCE_BBV.pick_many(text)
     if not isinstance(text, str):
         return None
-    heard = heard_in(text, forms.now_london()).get(n.SLOT_SOURCE_BBV)
-    if heard is not None:
-        return list(heard.value)
+    # Whatever the reader heard about the viruses already replaced the raw text
+    # (ValidateSharpsForm.get_extraction_events): what is left is a number or a plain word.
     norm = parsing.normalise(text)
     if norm in ("none", "none of them", "none of these", "nothing", "no none", "neither") or \
             (latest_intent(tracker) == n.INTENT_DENY and not re.search(r"\d", norm)) or \
@@ -418,20 +415,16 @@ def read_source_bbv(text: Any, tracker: Tracker) -> Optional[List[str]]:
     return SOURCE_BBV.pick_many(text, latest_entities(tracker))
 
 
-def change_text_value(domain: DomainDict, slot: str, value: Any) -> str:
+def answer_text(domain: DomainDict, slot: str, value: Any) -> str:
     """An answer as the summary shows it ("HIV, hepatitis C"; "Mon 23 Nov, 14:40")."""
     group = dict(SUMMARY_GROUPS).get(slot)
-    if group is None:
-        return when_text(value, domain)
-    if isinstance(value, list):
-        return ", ".join(label(domain, group, v) for v in value)
-    return label(domain, group, value)
+    return when_text(value, domain) if group is None else label(domain, group, value)
 
 
 def change_text(domain: DomainDict, slot: str, old: Any, new: Any, words: str) -> str:
     """"Earlier you told me the patient's status: HIV. Just now you said "..."."""
-    return (f"Earlier you told me {label(domain, 'fields', slot)}: {change_text_value(domain, slot, old)}. "
-            f"Just now you said \"{words}\", which sounds like {change_text_value(domain, slot, new)}.")
+    return (f"Earlier you told me {label(domain, 'fields', slot)}: {answer_text(domain, slot, old)}. "
+            f"Just now you said \"{words}\", which sounds like {answer_text(domain, slot, new)}.")
 
 
 class ValidateSharpsForm(HelplineFormValidation):
@@ -463,7 +456,7 @@ class ValidateSharpsForm(HelplineFormValidation):
             return False
         if slot == n.SLOT_SHARPS_CONTINUE:
             return slots.get(n.SLOT_ANNOUNCED_URGENCY) == EMERGENCY
-        if slot in DEVICE_SLOTS and slots.get(n.SLOT_EXPOSURE_TYPE) not in (None, "percutaneous", n.UNKNOWN):
+        if slot in n.SHARP_ONLY_SLOTS and slots.get(n.SLOT_EXPOSURE_TYPE) not in (None, "percutaneous", n.UNKNOWN):
             return False
         if slot == n.SLOT_DEVICE_IN_VESSEL and \
                 slots.get(n.SLOT_DEVICE_KIND) not in (None, "hollow_bore_needle", n.UNKNOWN):
@@ -597,7 +590,7 @@ class ValidateSharpsForm(HelplineFormValidation):
             heard[pending["slot"]] = pending.get("words")
             result[n.SLOT_HEARD] = heard
             dispatcher.utter_message(response=n.UTTER_CORRECTION_DONE, field=label(domain, "fields", pending["slot"]),
-                                     value=change_text_value(domain, pending["slot"], pending.get("value")))
+                                     value=answer_text(domain, pending["slot"], pending.get("value")))
         else:
             dispatcher.utter_message(response=n.UTTER_CHANGE_KEPT)
         result[n.SLOT_PENDING_CHANGE] = None
@@ -675,12 +668,11 @@ def summary_details(slots: Mapping[str, Any], domain: DomainDict) -> str:
     """"when it happened: Mon 23 Nov, 14:40; fluid: blood; ..." for the questions answered
     ("not known" included); questions not asked are left out."""
     parts = []
-    for slot, group in SUMMARY_GROUPS:
+    for slot, _ in SUMMARY_GROUPS:
         value = slots.get(slot)
         if value is None:
             continue
-        shown = when_text(value, domain) if group is None else label(domain, group, value)
-        parts.append(f"{label(domain, 'fields', slot)}: {shown}")
+        parts.append(f"{label(domain, 'fields', slot)}: {answer_text(domain, slot, value)}")
     return "; ".join(parts)
 
 
@@ -817,7 +809,7 @@ class ActionCorrectAnswer(Action):
             updates = {found[0]: found[1]}
         for slot in (s for s in n.SHARPS_FORM_SLOTS if s in updates):
             dispatcher.utter_message(response=n.UTTER_CORRECTION_DONE, field=label(domain, "fields", slot),
-                                     value=change_text_value(domain, slot, updates[slot]))
+                                     value=answer_text(domain, slot, updates[slot]))
         if result is not None and result.confirm is not None:
             # less risky than what was said before: the form asks "shall I change it?" first
             slot, value, words = result.confirm
