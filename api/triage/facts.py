@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping
 
-from api.triage.crisis import contains_crisis_words, find_phrases, normalise_text
+from api.triage.crisis import contains_crisis_words, find_phrases, mentions_crisis_history, normalise_text
 
 # Marker for a numeric fact: rule files test it with ranges (min/max/above/below).
 NUMBER = "number"
@@ -24,6 +24,10 @@ DEVICE_KINDS = frozenset({"hollow_bore_needle", "solid_needle", "scalpel", "lanc
 VIRUS_STATUSES = frozenset({"positive", "negative"})
 RISK_FACTORS = frozenset({"injecting_drug_use", "high_prevalence_country", "msm", "known_viraemic", "other"})
 HBV_RECIPIENT = frozenset({"responder", "non_responder", "partial", "unvaccinated"})
+# A human bite (device.bite): whether it went through the skin and whether it drew blood,
+# the two things NICE NG184 bases antibiotic prophylaxis on.
+BITE_THROUGH_SKIN = frozenset({"drew_blood", "no_blood", "blood_unknown"})
+BITES = BITE_THROUGH_SKIN | {"skin_not_broken", "none"}
 
 # The facts each line's rule files may test, with the values each can take.
 # None (unknown) is always allowed as well. The loader rejects anything else,
@@ -41,6 +45,8 @@ SHARPS_FACTS: Mapping[str, frozenset | str] = {
     "recipient_protected": frozenset({True, False}),
     "pregnant_or_breastfeeding": frozenset({True, False}),
     "known_bbv_positive_source": frozenset({True, False}),
+    "source_bbv_status": frozenset({"known_positive", "not_known", "known_negative"}),
+    "bite": BITES,
     "time_in_future": frozenset({True, False}),
     "hours_since_exposure": NUMBER,
 }
@@ -54,6 +60,7 @@ MANAGER_FACTS: Mapping[str, frozenset | str] = {
     "reason": frozenset({"mental_health", "musculoskeletal", "other", "unknown"}),
     "urgency_requested": frozenset({"routine", "urgent", "unknown"}),
     "work_related": frozenset({True, False}),
+    "risk_history": frozenset({True, False}),
 }
 
 FACT_SCHEMAS: Mapping[str, Mapping[str, frozenset | str]] = {
@@ -140,6 +147,8 @@ class SharpsFacts:
     recipient_protected: bool
     pregnant_or_breastfeeding: bool | None
     known_bbv_positive_source: bool
+    source_bbv_status: str
+    bite: str
     time_in_future: bool
     hours_since_exposure: float | None
 
@@ -154,6 +163,37 @@ def _virus_status(source: Mapping, virus: str, identified: bool | None) -> str:
     if identified is False and status == "negative":
         return "unknown"
     return status
+
+
+def _bite(device: Mapping, exposure_type: str, fluid: str, visible_blood: bool | None) -> str:
+    """'none' unless the bot says it was a human bite (device.bite: true). A bite counts as
+    through the skin unless the exposure is stated to be on intact skin (unknown leans to
+    the riskier reading); it drew blood when blood is reported (the fluid, blood seen, or a
+    deep wound, which the bot asks as "a puncture or cut that bled"), and did not when the
+    wound is said to be shallow ("a scratch that didn't bleed")."""
+    if _flag(device.get("bite")) is not True:
+        return "none"
+    if exposure_type == "intact_skin":
+        return "skin_not_broken"
+    deep = _flag(device.get("deep"))
+    if fluid in ("blood", "blood_stained") or visible_blood is True or deep is True:
+        return "drew_blood"
+    if deep is False:
+        return "no_blood"
+    return "blood_unknown"
+
+
+def _source_bbv_status(source: Mapping, identified: bool | None) -> str:
+    """What is KNOWN about the source's blood-borne viruses (for RIDDOR, not for triage):
+    'known_positive' only for a stated positive test of a source not said to be
+    unidentified; 'known_negative' only when all three are stated negative; risk factors
+    ("known_viraemic" included: it does not say which virus) never make a source known."""
+    statuses = [_virus_status(source, virus, identified) for virus in ("hiv", "hbv", "hcv")]
+    if identified is not False and "positive" in statuses:
+        return "known_positive"
+    if all(status == "negative" for status in statuses):
+        return "known_negative"
+    return "not_known"
 
 
 def derive_sharps_facts(
@@ -182,17 +222,23 @@ def derive_sharps_facts(
     else:
         fluid_risk = "unknown"
 
+    bite = _bite(device, exposure_type, fluid, visible_blood)
+
     # Only an explicit "not used" makes a sharp clean, and only when the injury
-    # was (or may have been) from a sharp: a splash has nothing to be clean.
+    # was (or may have been) from a sharp: a splash has nothing to be clean, and
+    # teeth are never a clean sharp.
     clean_sharp = (
         _flag(device.get("used")) is False
         and exposure_type in ("percutaneous", "unknown")
         and _choice(device.get("kind"), DEVICE_KINDS) != "none"
+        and bite == "none"
     )
 
-    if route == "not_significant" or fluid_risk == "low" or clean_sharp:
+    # A human bite that broke (or may have broken) the skin is a significant exposure
+    # whatever the fluid was called: both people's blood may have been involved.
+    if route == "not_significant" or (bite not in BITE_THROUGH_SKIN and (fluid_risk == "low" or clean_sharp)):
         exposure = "not_significant"
-    elif route == "significant" and fluid_risk == "high":
+    elif bite in BITE_THROUGH_SKIN or (route == "significant" and fluid_risk == "high"):
         exposure = "significant"
     else:
         exposure = "possibly_significant"  # something is unknown: tiered like significant
@@ -221,6 +267,7 @@ def derive_sharps_facts(
         pregnant_or_breastfeeding = None
 
     hours, in_future = hours_since(parse_occurred_at(answers.get("occurred_at")), now, future_tolerance)
+    source_status = _source_bbv_status(source, identified)
 
     return SharpsFacts(
         exposure_type=exposure_type,
@@ -234,7 +281,11 @@ def derive_sharps_facts(
         recipient_hbv_status=hbv_status,
         recipient_protected=hbv_status == "responder",
         pregnant_or_breastfeeding=pregnant_or_breastfeeding,
-        known_bbv_positive_source="positive" in (hiv_risk, hbv_risk, hcv_risk),
+        # Known, not suspected: RIDDOR makes an exposure to a source known to carry a
+        # blood-borne virus a dangerous occurrence; risk factors or a hunch do not.
+        known_bbv_positive_source=source_status == "known_positive",
+        source_bbv_status=source_status,
+        bite=bite,
         time_in_future=in_future,
         hours_since_exposure=hours,
     )
@@ -272,6 +323,9 @@ class ManagerFacts:
     reason: str
     urgency_requested: str
     work_related: bool | None
+    # Past suicide, self-harm or overdose named in the request, not a present risk
+    # ("she took an overdose last year"): a clinician must see it; the request goes on.
+    risk_history: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -290,6 +344,15 @@ def derive_manager_facts(
         or contains_crisis_words(text)
         or any(contains_crisis_words(s) for s in iter_strings(answers))
     )
+    # The bot's own flag (answers the crisis guard read as history: true, or
+    # {"said": [...], "lexicon_version": ...}), or the words themselves.
+    flagged = answers.get("risk_history")
+    risk_history = (
+        flagged is True
+        or (isinstance(flagged, Mapping) and bool(flagged.get("said")))
+        or mentions_crisis_history(text)
+        or any(mentions_crisis_history(s) for s in iter_strings(answers))
+    )
     topics = tuple(normalise_text(t) for t in physician_topics)
     topic_text = " ".join(s.replace("_", " ") for f in _TOPIC_FIELDS for s in iter_strings(answers.get(f)))
     physician_topic = bool(find_phrases(topic_text, topics))
@@ -306,4 +369,5 @@ def derive_manager_facts(
         # a real emergency is the crisis route.
         urgency_requested="urgent" if requested == "emergency" else requested,
         work_related=_flag(answers.get("work_related")),
+        risk_history=risk_history,
     )

@@ -1,6 +1,12 @@
 """Manager-line triage: crisis, referral routing and urgency, clinician requests.
 
 Pure: the caller passes `now`; rules and working hours come from YAML.
+
+Crisis words (api/triage/crisis.py) in the request or any answer are the crisis
+route. Words about the past that nobody places as the writer's ("she took an
+overdose last year") are not: the fact `risk_history` lets a rule flag the
+request to a clinician while the referral goes on. When either was read, the
+decision records the crisis lexicon version that read it.
 """
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
+from api.triage.crisis import load_crisis_lexicon
 from api.triage.facts import ManagerFacts, derive_manager_facts
 from api.triage.ruleset import Advice, RuleSet, load_manager_rules
 from api.triage.working_hours import page_not_before
@@ -26,9 +33,12 @@ class ManagerDecision:
     rules_fired: tuple[str, ...]
     rule_version: str
     facts: ManagerFacts = field(compare=False, repr=False)
+    # The crisis word list (lexicon/crisis.yml) in force when the request was a crisis or
+    # named past self-harm: which list read the words is recorded with the decision.
+    crisis_lexicon_version: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        result = {
             "urgency": self.urgency,
             "route": self.route,
             "page_on_call": self.page_on_call,
@@ -37,6 +47,9 @@ class ManagerDecision:
             "rule_version": self.rule_version,
             "advice": [a.to_dict() for a in self.advice],
         }
+        if self.crisis_lexicon_version:
+            result["crisis_lexicon_version"] = self.crisis_lexicon_version
+        return result
 
 
 def decide_manager(
@@ -72,4 +85,5 @@ def decide_manager(
         rules_fired=result.rules_fired,
         rule_version=rules.version,
         facts=facts,
+        crisis_lexicon_version=load_crisis_lexicon().version if (facts.crisis or facts.risk_history) else None,
     )

@@ -8,14 +8,18 @@ the API), so the crisis route never depends on the classifier alone.
 Whose words: staff report injuries from patients in crisis ("needlestick from
 a patient who had taken an overdose"), and that overdose is not the caller's.
 Every match is given an owner by the rule written at the top of the lexicon
-(`caller`, `other` = a patient's, or `unclear`); the message's owner is caller
-if any match is, else unclear if any is, else other. Then:
+(`caller`, `other` = a patient's, `unclear`, or `past` = history nobody
+places as the writer's, "she took an overdose last year"); the message's owner
+is caller if any match is, else unclear if any is, else past if any is, else
+other. Then:
 
 - caller: the intent is forced to `crisis` with confidence 1.0;
-- other: `crisis` is never forced; if the classifier's top intent is `crisis`
-  it is replaced by `report_splash` (splash/eye/mouth words), else
+- other and past: `crisis` is never forced; if the classifier's top intent is
+  `crisis` it is replaced by `report_splash` (splash/eye/mouth words), else
   `report_sharps_injury` (sharps words), else the best non-crisis intent in
-  the ranking (`nlu_fallback` if there is none);
+  the ranking (`nlu_fallback` if there is none). So a manager's referral that
+  mentions the employee's past self-harm goes on (the form takes the answer),
+  and the action server and the API flag it for a clinician;
 - unclear: `crisis` is forced, unless the message has sharps words: then the
   intent is set to `report_splash` / `report_sharps_injury` as above and the
   action server gives first aid and the crisis numbers.
@@ -51,8 +55,9 @@ from rasa.shared.nlu.training_data.message import Message
 
 # One reading of the lexicon for the bot and the API: the rule is pure (no web, no
 # database) and runs on both Pythons, so the guard uses the API's own module.
-from api.triage.crisis import (  # noqa: F401  (owner_of, crisis_matches: the guard's API too)
+from api.triage.crisis import (  # noqa: F401  (owner_of, crisis_matches, PAST: the guard's API too)
     CALLER,
+    PAST,
     UNCLEAR,
     CrisisLexicon,
     crisis_matches,
@@ -105,7 +110,7 @@ def resolve_lexicon_path(configured: Optional[str]) -> Path:
     [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False
 )
 class CrisisKeywordGuard(GraphComponent):
-    """Forces `crisis` on the caller's crisis words; routes a patient's to the injury intents."""
+    """Forces `crisis` on the caller's crisis words; routes a patient's (and past ones) away from it."""
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
@@ -139,6 +144,7 @@ class CrisisKeywordGuard(GraphComponent):
             has_sharps = find_phrase(text, self._lexicon.sharps_words) is not None
             if whose == CALLER or (whose == UNCLEAR and not has_sharps):
                 self._force_crisis(message)
+            # unclear with sharps words; other or past when the classifier said crisis
             elif whose == UNCLEAR or self._top_intent(message) == self._intent:
                 self._set_intent(message, self._instead_of_crisis(message, text, has_sharps))
             # The longest phrase with the message's owner is the one reported.

@@ -181,11 +181,11 @@ def test_case_table_is_big_and_well_formed():
     assert len(CASES) >= 60
     assert len({c["text"] for c in CASES}) == len(CASES)
     for case in CASES:
-        assert case["owner"] in ("caller", "other", "unclear", None), case
+        assert case["owner"] in ("caller", "other", "unclear", "past", None), case
         assert isinstance(case["forced"], bool), case
         if case["owner"] == "caller":
             assert case["forced"], case
-        if case["owner"] in (None, "other"):
+        if case["owner"] in (None, "other", "past"):
             assert not case["forced"], case
         if case["owner"] is not None and not case["forced"]:
             assert case["bot_intent"] in ("report_splash", "report_sharps_injury", "inform"), case
@@ -209,7 +209,7 @@ def test_guard_follows_the_case_table(project_guard, case):
             assert intent == case["bot_intent"], classifier_top
             names = [r["name"] for r in message.get("intent_ranking")]
             assert names[0] == intent and "crisis" not in names
-        else:  # other, and the classifier did not say crisis: left alone
+        else:  # other or past, and the classifier did not say crisis: left alone
             assert intent == classifier_top
 
 
@@ -313,3 +313,40 @@ def test_subject_words_must_be_first_person_words(tmp_path):
     path.write_text("version: x\nphrases: [od]\nsubject_words: [i]\n")
     with pytest.raises(ValueError, match="subject_words"):
         make_guard(path)
+
+
+# --- past: a referral that mentions the employee's history goes on ----------------------
+
+@pytest.mark.parametrize("text", [
+    "she took an overdose last year",
+    "she has a history of self-harm and has been off with stress since June",
+    "he has tried to kill himself before",
+])
+@pytest.mark.parametrize("classifier_top", ["inform", "crisis", "start_referral"])
+def test_past_is_never_forced_and_never_left_as_crisis(project_guard, text, classifier_top):
+    [message] = project_guard.process([ranked(text, classifier_top)])
+    mark = message.get("crisis_guard")
+    assert (mark["whose"], mark["lexicon_version"]) == ("past", project_guard._version)
+    intent = message.get("intent")["name"]
+    if classifier_top == "crisis":
+        assert intent == "inform"  # the best non-crisis intent ranked
+        assert "crisis" not in [r["name"] for r in message.get("intent_ranking")]
+    else:
+        assert intent == classifier_top  # a form answer or start_referral stays what it was
+
+
+@pytest.mark.parametrize("text", [
+    "she said she'll kill herself tonight",
+    "she has a history of self harm and is suicidal",
+    "I took an overdose last year",
+    "im going to kill him",
+    "honestly going to hurt my manager",
+])
+def test_a_present_risk_or_a_threat_is_forced_to_crisis(project_guard, text):
+    [message] = project_guard.process([ranked(text, "inform")])
+    assert message.get("intent") == {"name": "crisis", "confidence": 1.0}
+    assert message.get("crisis_guard")["whose"] in ("caller", "unclear")
+
+
+def test_the_project_lexicon_version_is_the_one_reported(project_guard):
+    assert project_guard._version == "crisis-2026.12.3"

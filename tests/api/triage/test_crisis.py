@@ -5,6 +5,7 @@ against the bot's guard) says, for each text, whose crisis it is.
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from api.triage.crisis import (
     find_phrases,
     load_crisis_lexicon,
     load_lexicon,
+    mentions_crisis_history,
     normalise_text,
 )
 
@@ -172,6 +174,10 @@ def test_matching_reports_which_phrases():
         ("version: x\nsource: y\nphrases: [od]\ncaller_phrases: [kms]\n", "not crisis phrases"),
         ("version: x\nsource: y\nphrases: [od]\nsubject_words: [i]\n", "subject_words"),
         ("version: x\nsource: y\nphrases: [od]\nfirst_person_words: [i am]\n", "single words"),
+        ("version: x\nsource: y\nphrases: [od]\nnot_before: [od]\n", "mapping"),
+        ("version: x\nsource: y\nphrases: [od]\nnot_before: {kms: [away]}\n", "not a crisis phrase"),
+        ("version: x\nsource: y\nphrases: [od]\nnot_before: {od: [an hour]}\n", "single words"),
+        ("version: x\nsource: y\nphrases: [od]\npresent_before_words: [right now]\n", "single words"),
     ],
 )
 def test_lexicon_validation(tmp_path, text, message):
@@ -186,7 +192,7 @@ def test_lexicon_validation(tmp_path, text, message):
 def test_case_table_is_big_and_well_formed():
     assert len(CASES) >= 60
     assert len({c["text"] for c in CASES}) == len(CASES)
-    assert all(c["owner"] in ("caller", "other", "unclear", None) for c in CASES)
+    assert all(c["owner"] in ("caller", "other", "unclear", "past", None) for c in CASES)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c["text"][:50])
@@ -223,7 +229,7 @@ def test_a_callers_own_sentence_always_wins(noise):
 @given(st.text(max_size=200))
 def test_owner_never_raises_and_agrees_with_contains(text):
     owner = crisis_owner(text)
-    assert owner in ("caller", "other", "unclear", None)
+    assert owner in ("caller", "other", "unclear", "past", None)
     assert contains_crisis_words(text) is (owner in ("caller", "unclear"))
     assert (owner is None) is (crisis_phrases_in(text) == ())
 
@@ -270,3 +276,186 @@ def test_a_managers_report_about_staff_is_still_a_crisis():
     )
     assert decision["rules_fired"] == ["crisis"]
     assert contains_crisis_words("one of my nurses said she wants to kill herself")
+
+
+# --- crisis-2026.12.3: phrases the training data and British callers use --------------
+
+NEW_PHRASES = [
+    # from data/nlu/crisis.yml, which the word list used to miss
+    ("I don't want to be alive", "dont want to be alive"),
+    ("theres no point in living", "no point in living"),
+    ("ive swallowed all my pills", "swallowed all my pills"),
+    ("ive taken a load of tablets", "taken a load of tablets"),
+    ("i have a plan to end it", "plan to end it"),
+    ("i want to disappear and never wake up", "never wake up"),
+    ("i dont see the point in carrying on", "dont see the point in carrying on"),
+    ("i'm scared i'll do something to myself", "do something to myself"),
+    ("ive had enough of life", "had enough of life"),
+    ("life isnt worth living", "isnt worth living"),
+    ("i keep thinking about ending things", "thinking about ending things"),
+    ("i'm standing on the bridge", "standing on the bridge"),
+    ("i want it to be over for good", "want it to be over for good"),
+    ("i just want it all to stop forever", "want it all to stop"),
+    ("od'd on paracetamol", "odd on paracetamol"),
+    ("took too many tablets", "took too many tablets"),
+    # British idioms, every inflection
+    ("im going to top myself", "top myself"),
+    ("she said she might top herself", "top herself"),
+    ("he tried to do himself in", "do himself in"),
+    ("thinking of topping myself", "topping myself"),
+    ("nearly topped myself", "topped myself"),
+    ("could top meself", "top meself"),
+    ("might just do myself in", "do myself in"),
+    ("doing myself in tonight", "doing myself in"),
+    ("i almost did myself in", "did myself in"),
+    ("ive nearly done myself in", "done myself in"),
+    ("gonna do meself in", "do meself in"),
+    # threats to someone else's life
+    ("I'm going to kill him", "going to kill him"),
+    ("im gonna kill her", "gonna kill her"),
+    ("i want to kill them all", "want to kill them"),
+    ("I'll kill him", "ill kill him"),
+    ("I want to hurt someone", "want to hurt someone"),
+    ("honestly going to hurt my manager", "going to hurt my manager"),
+    ("i want to hurt him", "i want to hurt him"),
+    ("I'm going to hurt her", "im going to hurt her"),
+    ("i could kill somebody today", "kill somebody"),
+    ("the patient threatened to kill me", "threatened to kill me"),
+]
+
+
+@pytest.mark.parametrize("text, phrase", NEW_PHRASES, ids=[p for _, p in NEW_PHRASES])
+def test_new_phrase_is_caught_as_a_crisis(text, phrase):
+    assert phrase in crisis_phrases_in(text)
+    assert contains_crisis_words(text) is True
+    assert phrase in load_crisis_lexicon().phrases
+
+
+THREATS = [t for t, p in NEW_PHRASES if any(w in p.split() for w in ("kill", "hurt"))
+           and not any(w in p.split() for w in ("myself", "meself"))]
+
+
+@pytest.mark.parametrize("text", THREATS)
+def test_a_threat_to_someone_else_is_the_callers_crisis(text):
+    # A threat to another person's life is a risk to life (999): the caller's crisis,
+    # whoever is named, routed exactly like their own.
+    assert crisis_owner(text) == "caller"
+    assert crisis_owner(f"the patient bit me and {text}") == "caller"
+
+
+def test_every_threat_phrase_is_a_caller_phrase():
+    lexicon = load_crisis_lexicon()
+    threats = [p for p in lexicon.phrases
+               if ({"kill", "hurt", "stab"} & set(p.split())) and not ({"myself", "meself", "himself", "herself",
+                                                                         "themselves", "themself", "my"} & set(p.split()))]
+    assert threats and set(threats) <= lexicon.caller_phrases
+
+
+@pytest.mark.parametrize("text", [
+    "I ran 5 kms today", "drove 20kms to the surgery", "20kms", "2.5 kms", "ten kms", "how many kms is it",
+    "its about 3kms away", "the practice is kms away", "a few kms", "km", "kmsh", "skms",
+    "need to top myself up with coffee", "topping myself up on annual leave", "she tops herself up with tea",
+    "i dont want to hurt her feelings", "being ill hurt her confidence",
+    "the od dose", "odd on reflection", "an odd one", "took an odd turn",
+])
+def test_short_and_guarded_phrases_never_match_inside_other_words(text):
+    assert crisis_phrases_in(text) == ()
+    assert crisis_owner(text) is None
+
+
+def test_every_short_phrase_is_guarded_or_longer_than_an_abbreviation():
+    # Phrases of one short word are texting abbreviations: each must be guarded against
+    # ordinary words (kms is kilometres after a number). Longer ones are matched as whole words.
+    lexicon = load_crisis_lexicon()
+    short = [p for p in lexicon.phrases if " " not in p and len(p) <= 4]
+    assert short == []
+    assert all(len(p) <= 4 for p in lexicon.not_after_number)
+
+
+def _examples(path: Path):
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for item in data.get("nlu", []):
+        if "intent" not in item:
+            continue
+        for line in item["examples"].splitlines():
+            line = line.strip()
+            if line.startswith("- "):
+                # entity annotations: [text](entity) / [text]{"entity": ...} -> text
+                text = re.sub(r"\[([^\]]*)\](\{[^}]*\}|\([^)]*\))", r"\1", line[2:])
+                yield item["intent"], text
+
+
+NON_CRISIS_NLU = ["sharps.yml", "manager.yml", "manager_faq.yml", "general.yml", "handoff.yml", "out_of_scope.yml"]
+
+
+@pytest.mark.parametrize("name", NON_CRISIS_NLU)
+def test_no_non_crisis_training_example_is_a_crisis(name):
+    # No new false alarms: no example of any other intent is the caller's crisis, or one
+    # the bot would force (a patient's overdose in a sharps report is `other`).
+    examples = list(_examples(REPO / "data" / "nlu" / name))
+    assert examples and all(intent != "crisis" for intent, _ in examples)
+    callers = [text for _, text in examples if crisis_owner(text) == "caller"]
+    assert callers == []
+    crises = [text for _, text in examples if contains_crisis_words(text)]
+    assert crises == []
+
+
+# Crisis examples only the classifier catches: too broad for a word list ("going to jump"
+# is also "going to jump on a call"). The classifier is trained on them.
+CLASSIFIER_ONLY = {"i've written a note and said goodbye", "going to jump"}
+
+
+def test_the_word_list_catches_the_crisis_training_examples():
+    examples = [text for intent, text in _examples(REPO / "data" / "nlu" / "crisis.yml") if intent == "crisis"]
+    missed = {text for text in examples if not contains_crisis_words(text)}
+    assert missed == CLASSIFIER_ONLY
+
+
+# --- past: history a clinician must see, not a crisis ------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "she took an overdose last year",
+    "she has a history of self-harm",
+    "history of self harm",
+    "he has tried to kill himself before",
+    "he's tried to kill himself before and was admitted",
+    "previous overdose in 2019, none since",
+    "she self harmed as a teenager and is now off with anxiety",
+    "she took an overdose last year and is now off with stress",
+])
+def test_past_self_harm_is_history_not_a_crisis(text):
+    assert crisis_owner(text) == "past"
+    assert contains_crisis_words(text) is False
+    assert mentions_crisis_history(text) is True
+
+
+@pytest.mark.parametrize("text", [
+    "she said she'll kill herself tonight",
+    "she has a history of self harm and is suicidal",
+    "she overdosed last year and is self harming again",
+    "he tried to kill himself before and says he wants to die",
+    "she took an overdose last night",
+    "he self harmed before his shift",
+    "history of self harm, currently self harming",
+    "she took an overdose last year. she is suicidal now",
+])
+def test_a_present_risk_is_a_crisis_whatever_the_history(text):
+    assert crisis_owner(text) == "unclear"
+    assert contains_crisis_words(text) is True
+
+
+@pytest.mark.parametrize("text", [
+    "I took an overdose last year",            # the writer's own: the crisis route
+    "i have a history of self harm",
+    "he threatened to kill her last year",     # a threat is always the caller's
+])
+def test_the_writers_own_history_and_threats_are_never_past(text):
+    assert crisis_owner(text) == "caller"
+    assert contains_crisis_words(text) is True
+
+
+def test_past_does_not_outrank_a_present_crisis_in_the_same_message():
+    text = "she took an overdose last year. she says she wants to die"
+    assert crisis_matches(text) == (("overdose", "past"), ("wants to die", "unclear"))
+    assert crisis_owner(text) == "unclear" and mentions_crisis_history(text) is True
+    assert crisis_owner("the patient overdosed, she has a history of self harm") == "other"

@@ -78,7 +78,7 @@ def test_crisis_words_only_about_a_patient_are_not_the_managers_crisis(text):
 def test_reply_shape():
     decision = decide_manager("referral", referral(), now=MONDAY_MORNING).to_dict()
     assert set(decision) == CONTRACT_KEYS
-    assert decision["rule_version"] == "manager-2026.11.2"
+    assert decision["rule_version"] == "manager-2026.12.1"
     json.dumps(decision)
 
 
@@ -123,7 +123,13 @@ def test_referral_route(answers, route, rule):
         (referral(reason="mental_health", work_related=True), "urgent", "referral_work_related_mental_health"),
         (referral(reason="mental_health", work_related=False), "routine", None),
         (referral(reason="mental_health", work_related=None), "routine", None),
-        (referral(reason="musculoskeletal", work_related=True), "routine", None),
+        # manager-2026.12.1: a work-related injury is referred at once too
+        (referral(reason="musculoskeletal", work_related=True), "urgent", "referral_work_related_injury"),
+        (referral(reason="other", work_related=True), "urgent", "referral_work_related_injury"),
+        (referral(reason=None, work_related=True), "urgent", "referral_work_related_injury"),
+        (referral(reason="musculoskeletal", work_related=False), "routine", None),
+        (referral(reason="musculoskeletal", work_related=None), "routine", None),
+        (referral(reason="musculoskeletal", work_related="yes"), "routine", None),  # only a real true counts
     ],
 )
 def test_referral_urgency(answers, urgency, rule):
@@ -138,11 +144,77 @@ def test_referral_urgency(answers, urgency, rule):
         assert decision["page_on_call"] is False and decision["page_not_before"] is None
 
 
+def test_work_related_rules_fire_only_with_the_answer_the_form_now_asks():
+    # Before manager-2026.12.1 nothing asked whether the reason was work-related, so
+    # `work_related` was always unknown and the rule could never fire.
+    rules = load_manager_rules()
+    assert {"referral_work_related_mental_health", "referral_work_related_injury"} <= {r.id for r in rules.rules}
+    stress = decide_manager("referral", referral(reason="mental_health", work_related=True), now=MONDAY_MORNING)
+    assert stress.rules_fired.count("referral_work_related_mental_health") == 1
+    assert "referral_work_related_injury" not in stress.rules_fired
+    old = decide_manager("referral", referral(reason="musculoskeletal", work_related=True), now=MONDAY_MORNING,
+                         ruleset=load_manager_rules("manager-2026.11.2"))
+    assert old.urgency == "routine" and old.rule_version == "manager-2026.11.2"  # released files keep their meaning
+
+
 def test_urgent_referral_out_of_hours_pages_at_the_next_start():
     friday_evening = london(2026, 11, 20, 19, 30)
     decision = decide_manager("referral", referral(urgency_requested="urgent"), now=friday_evening)
     assert decision.page_on_call is True
     assert decision.page_not_before == london(2026, 11, 23, 8, 0)
+
+
+# --- a referral naming the employee's past self-harm ------------------------------------
+
+@pytest.mark.parametrize("answers", [
+    referral(absence_history="off 3 weeks last year; she took an overdose last year"),
+    referral(questions="She has a history of self-harm. How can we support her return?"),
+    referral(tried="he has tried to kill himself before, we set up weekly catch ups"),
+    referral(risk_history={"said": ["anything"], "lexicon_version": "crisis-2026.12.3"}),  # the bot's flag
+    referral(risk_history=True),
+])
+def test_past_self_harm_keeps_the_referral_and_flags_it_to_a_clinician(answers):
+    for now, not_before in ((MONDAY_MORNING, MONDAY_MORNING), (SATURDAY, london(2026, 11, 23, 8, 0))):
+        decision = decide_manager("referral", answers, now=now)
+        assert "crisis" not in decision.rules_fired
+        assert {"referral_routine", "referral_risk_history", "referral_nurse"} <= set(decision.rules_fired)
+        assert decision.urgency == "urgent" and decision.route == "nurse"
+        assert decision.page_on_call is True and decision.page_not_before == not_before
+        codes = [a.code for a in decision.advice]
+        assert "referral_risk_history_flagged" in codes and "referral_risk_now" in codes
+        text = " ".join(a.text for a in decision.advice)
+        for must in ("999", "111", "option 2", "116 123"):
+            assert must in text
+        assert decision.to_dict()["crisis_lexicon_version"].startswith("crisis-")
+
+
+@pytest.mark.parametrize("answers, text", [
+    (referral(absence_history="she took an overdose last year"), "she said she'll kill herself tonight"),
+    (referral(questions="history of self harm and she is suicidal"), None),
+    (referral(absence_history="she took an overdose last year", tried="I want to end it all"), None),  # the manager
+    (referral(tried="she overdosed last year and is self harming again"), None),
+])
+def test_a_present_risk_is_still_the_crisis_route(answers, text):
+    decision = decide_manager("referral", answers, now=MONDAY_MORNING, text=text)
+    assert decision.rules_fired == ("crisis",) and decision.urgency == "emergency"
+    assert decision.to_dict()["crisis_lexicon_version"].startswith("crisis-")
+
+
+def test_risk_history_is_false_without_past_words_or_the_flag():
+    for answers in (referral(), referral(risk_history=False), referral(risk_history={"said": []}),
+                    referral(questions="the patient she nursed had a history of overdose")):
+        decision = decide_manager("referral", answers, now=MONDAY_MORNING)
+        assert "referral_risk_history" not in decision.rules_fired
+        assert "crisis_lexicon_version" not in decision.to_dict()
+
+
+def test_risk_history_through_the_api_decision_keeps_the_referral():
+    from api.services.decisions import decide
+
+    decision = decide(line="manager", kind="referral", summary=None, now=MONDAY_MORNING,
+                      answers=referral(absence_history="she took an overdose last year"))
+    assert "crisis" not in decision["rules_fired"] and "referral_risk_history" in decision["rules_fired"]
+    assert decision["urgency"] == "urgent" and decision["page_on_call"] is True
 
 
 # --- clinician requests ----------------------------------------------------------------

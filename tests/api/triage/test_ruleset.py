@@ -246,21 +246,29 @@ def test_every_shipped_rule_file_loads(path):
 
 
 def test_shipped_rule_files_exist_for_both_lines():
-    assert "sharps-2026.11.1" in available_versions("sharps")
+    assert available_versions("sharps")[:2] == ("sharps-2026.11.1", "sharps-2026.12.1")
     assert "manager-2026.11.1" in available_versions("manager")
     assert "manager-2026.11.2" in available_versions("manager")
 
 
 def test_current_version_is_the_newest_and_cached():
     assert load_sharps_rules().version == available_versions("sharps")[-1]
-    assert load_sharps_rules() is load_sharps_rules("sharps-2026.11.1")
+    assert load_sharps_rules() is load_sharps_rules("sharps-2026.12.1")
     assert load_manager_rules().line == "manager"
+
+
+def test_older_sharps_version_stays_loadable_for_old_cases():
+    old = load_sharps_rules("sharps-2026.11.1")
+    assert old.version == "sharps-2026.11.1" and old is not load_sharps_rules()
+    assert "human_bite" not in {r.id for r in old.rules}
 
 
 def test_newest_manager_version_is_current_and_older_ones_stay_loadable():
     # Versions compare as numbers, part by part: 2026.11.10 would come after 2026.11.2.
     assert available_versions("manager")[:2] == ("manager-2026.11.1", "manager-2026.11.2")
-    assert load_manager_rules() is load_manager_rules("manager-2026.11.2")
+    # The newest file is current (a later manager version may be added beside these).
+    assert load_manager_rules() is load_manager_rules(available_versions("manager")[-1])
+    assert load_manager_rules("manager-2026.11.2").version == "manager-2026.11.2"
     assert load_manager_rules("manager-2026.11.1").version == "manager-2026.11.1"
 
 

@@ -44,6 +44,7 @@ answers_strategy = st.fixed_dictionaries(
             st.fixed_dictionaries({
                 "kind": field("hollow_bore_needle", "solid_needle", "scalpel", "lancet", "other", "none", "unknown"),
                 "used": flag, "in_vein_or_artery": flag, "visible_blood": flag, "deep": flag, "gloves": flag,
+                "bite": flag,
             }).map(drop_missing),
             ODD,
         ),
@@ -113,6 +114,8 @@ RISK_STEPS = [
     ("used False -> missing", "device.used", False, MISSING),
     ("visible_blood False -> True", "device.visible_blood", False, True),
     ("visible_blood None -> True", "device.visible_blood", None, True),
+    ("bite missing -> True", "device.bite", MISSING, True),
+    ("bite False -> True", "device.bite", False, True),
     ("hbv_status responder -> unknown", "recipient.hbv_status", "responder", "unknown"),
     ("hbv_status responder -> unvaccinated", "recipient.hbv_status", "responder", "unvaccinated"),
 ]

@@ -24,8 +24,9 @@ def ago(hours: float = 0, minutes: float = 0) -> str:
 
 def low_risk_case(**changes: Any) -> dict:
     """A significant needlestick from a source known negative for everything,
-    recipient a known responder, one hour ago: only the always-rules and
-    significant_exposure fire. Tests switch one thing at a time."""
+    recipient a known responder, one hour ago: only the always-rules,
+    significant_exposure and the responder's booster check fire. Tests switch
+    one thing at a time."""
     answers = {
         "exposure_type": "percutaneous",
         "fluid": "blood",
@@ -67,7 +68,7 @@ def codes(decision: dict) -> list[str]:
 def test_reply_matches_the_contract_shape():
     decision = decide(low_risk_case(source__hiv="positive"))
     assert set(decision) == CONTRACT_KEYS
-    assert decision["rule_version"] == "sharps-2026.11.1"
+    assert decision["rule_version"] == "sharps-2026.12.1"
     assert decision["hours_since_exposure"] == 1.0
     for advice in decision["advice"]:
         assert set(advice) == {"code", "text", "source"} and all(advice.values())
@@ -140,7 +141,8 @@ FIRES = [
     ("hiv_pep_window_closed", low_risk_case(source__hiv="positive", occurred_at=None), False),
     ("hiv_pep_window_closed", low_risk_case(occurred_at=ago(100)), False),
     ("hbv_vaccine", low_risk_case(source__hbv="positive", recipient__hbv_status="unvaccinated"), True),
-    ("hbv_vaccine", low_risk_case(source__hbv="unknown", recipient__hbv_status="non_responder"), True),
+    ("hbv_vaccine", low_risk_case(source__hbv="unknown", recipient__hbv_status="partial"), True),
+    ("hbv_vaccine", low_risk_case(source__hbv="unknown", recipient__hbv_status="non_responder"), False),  # HBIG instead
     ("hbv_vaccine", low_risk_case(source__hbv="negative", source__identified=False, recipient__hbv_status="unvaccinated"), True),  # unidentified source
     ("hbv_vaccine", low_risk_case(source__hbv="positive", recipient__hbv_status=None), True),
     ("hbv_vaccine", low_risk_case(source__hbv="positive", recipient__hbv_status="responder"), False),
@@ -152,10 +154,35 @@ FIRES = [
     ("hbig", low_risk_case(source__hbv="positive", recipient__hbv_status="unknown"), True),
     ("hbig", low_risk_case(source__hbv="positive", recipient__hbv_status="responder"), False),
     ("hbig", low_risk_case(source__hbv="unknown", recipient__hbv_status="unvaccinated"), False),
+    ("hbig", low_risk_case(recipient__hbv_status="non_responder"), False),  # source negative
+    ("hbig_non_responder_unknown_source", low_risk_case(source__hbv="unknown", recipient__hbv_status="non_responder"), True),
+    ("hbig_non_responder_unknown_source", low_risk_case(source__hbv=DELETE, recipient__hbv_status="non_responder"), True),
+    ("hbig_non_responder_unknown_source",
+     low_risk_case(source__identified=False, recipient__hbv_status="non_responder"), True),  # unidentified: unknown
+    ("hbig_non_responder_unknown_source", low_risk_case(source__hbv="unknown", recipient__hbv_status="unvaccinated"), False),
+    ("hbig_non_responder_unknown_source", low_risk_case(source__hbv="unknown", recipient__hbv_status="unknown"), False),
+    ("hbig_non_responder_unknown_source", low_risk_case(source__hbv="positive", recipient__hbv_status="non_responder"), False),
+    ("hbig_non_responder_unknown_source", low_risk_case(recipient__hbv_status="non_responder"), False),
+    ("hbig_non_responder_unknown_source",
+     low_risk_case(source__hbv="unknown", recipient__hbv_status="non_responder", exposure_type="intact_skin"), False),
     ("hbv_booster_check", low_risk_case(source__hbv="positive"), True),
-    ("hbv_booster_check", low_risk_case(source__hbv="unknown"), False),
+    ("hbv_booster_check", low_risk_case(source__hbv="unknown"), True),  # Green Book: whatever the source
+    ("hbv_booster_check", low_risk_case(), True),
     ("hbv_booster_check", low_risk_case(source__hbv="positive", recipient__hbv_status="unvaccinated"), False),
     ("hbv_booster_check", low_risk_case(source__hbv="positive", exposure_type="intact_skin"), False),
+    ("hbv_negative_source", low_risk_case(recipient__hbv_status="unvaccinated"), True),
+    ("hbv_negative_source", low_risk_case(recipient__hbv_status="non_responder"), True),
+    ("hbv_negative_source", low_risk_case(recipient__hbv_status=None), True),
+    ("hbv_negative_source", low_risk_case(), False),  # responder
+    ("hbv_negative_source", low_risk_case(source__hbv="unknown", recipient__hbv_status="unvaccinated"), False),
+    ("hbv_negative_source", low_risk_case(source__identified=False, recipient__hbv_status="unvaccinated"), False),
+    ("human_bite", low_risk_case(device={"kind": "other", "bite": True}), True),
+    ("human_bite", low_risk_case(device={"kind": "other", "bite": True}, fluid="low_risk"), True),
+    ("human_bite", {"device": {"bite": True}}, True),
+    ("human_bite", low_risk_case(device={"kind": "other", "bite": True}, exposure_type="intact_skin"), False),
+    ("human_bite", low_risk_case(device={"kind": "other", "bite": None}), False),
+    ("human_bite", low_risk_case(device={"kind": "other", "bite": "yes"}), False),  # only a real True counts
+    ("human_bite", low_risk_case(), False),
     ("hcv_followup", low_risk_case(source__hcv="positive"), True),
     ("hcv_followup", low_risk_case(source__hcv="unknown"), True),
     ("hcv_followup", low_risk_case(source__hcv=DELETE), True),
@@ -188,8 +215,9 @@ def test_every_rule_in_the_file_is_exercised_both_ways():
     assert not_fired == ids - {"first_aid", "report_and_record"}  # these two always fire
 
 
-def test_only_always_rules_and_significant_exposure_for_the_baseline_case():
-    assert decide(low_risk_case())["rules_fired"] == ["first_aid", "significant_exposure", "report_and_record"]
+def test_only_always_rules_significant_exposure_and_booster_check_for_the_baseline_case():
+    assert decide(low_risk_case())["rules_fired"] == [
+        "first_aid", "significant_exposure", "hbv_booster_check", "report_and_record"]
 
 
 # --- time boundaries -------------------------------------------------------------
@@ -316,9 +344,15 @@ def test_not_significant_explains_why_and_promises_follow_up(answers, expected_r
         ({"source__hiv": "positive"}, True),
         ({"source__hbv": "positive"}, True),
         ({"source__hcv": "positive"}, True),
-        ({"source__risk_factors": ["known_viraemic"], "source__hiv": "unknown"}, True),
+        ({"source__hiv": "positive", "source__identified": None}, True),
+        ({"source__hiv": "positive", "source__risk_factors": ["known_viraemic"]}, True),
+        # Risk factors say the source might carry a virus, never that it does.
+        ({"source__risk_factors": ["known_viraemic"], "source__hiv": "unknown"}, False),
+        ({"source__risk_factors": ["known_viraemic"], "source__hiv": DELETE}, False),
         ({}, False),
         ({"source__hiv": "unknown", "source__risk_factors": ["msm"]}, False),  # suspected is not known
+        ({"source__hiv": "unknown", "source__hbv": "unknown", "source__hcv": "unknown"}, False),
+        ({"source__hbv": "positive", "source__identified": False}, False),  # no known source, no known status
         ({"source__hiv": "positive", "exposure_type": "intact_skin"}, False),
     ],
 )
