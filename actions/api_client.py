@@ -84,10 +84,20 @@ class Case:
     on_call_name: Optional[str] = None
     pages_sent: int = 0
     organisation_code: Optional[str] = None
+    #: if nobody has called by then, go to A&E or call 111 (None: nobody was paged)
+    call_by: Optional[str] = None
+    first_paged_at: Optional[str] = None
+    #: who accepted a page, if anyone has
+    accepted_by: Optional[str] = None
+    #: a page went out and is waiting to be acknowledged
+    page_waiting: bool = False
 
     @classmethod
     def from_json(cls, data: Dict[str, Any]) -> "Case":
-        pages = data.get("pages") or []
+        pages = [p for p in data.get("pages") or [] if isinstance(p, dict)]
+        sent = sorted(str(p["sent_at"]) for p in pages if p.get("sent_at"))
+        accepted = next((p.get("acknowledged_by") or (p.get("practitioner") or {}).get("name")
+                         for p in pages if p.get("status") == "acknowledged"), None)
         return cls(
             ref=data["ref"],
             line=data.get("line", ""),
@@ -96,8 +106,12 @@ class Case:
             urgency=data.get("urgency"),
             decision=Decision.from_json(data.get("decision")),
             on_call_name=(data.get("on_call") or {}).get("name"),
-            pages_sent=sum(1 for p in pages if isinstance(p, dict) and p.get("sent_at")),
+            pages_sent=len(sent),
             organisation_code=(data.get("organisation") or {}).get("code"),
+            call_by=data.get("call_by"),
+            first_paged_at=sent[0] if sent else None,
+            accepted_by=accepted,
+            page_waiting=any(p.get("status") == "pending" for p in pages),
         )
 
 
@@ -154,6 +168,17 @@ class HelplineApi:
         if rating is not None:
             body["rating"] = rating
         await self._request("POST", f"/api/cases/{ref}/events", json=body)
+
+    async def request_person(self, ref: str, words: Optional[str], actor: str = BOT_ACTOR) -> Case:
+        """The sharps line's "talk to a person": the API pages on-call on this case now."""
+        body = {"actor": actor, "words": (words or "")[:2000] or None}
+        return Case.from_json(await self._request("POST", f"/api/cases/{ref}/person", json=body))
+
+    async def record_said(self, ref: str, items: List[Dict[str, str]], channel: Optional[str],
+                          actor: str = BOT_ACTOR) -> None:
+        """What the person was told, word for word."""
+        await self._request("POST", f"/api/cases/{ref}/said",
+                            json={"actor": actor, "channel": channel, "items": items})
 
     # -- transport ---------------------------------------------------------------------
     def _client(self) -> httpx.AsyncClient:

@@ -16,7 +16,7 @@ from actions import parsing
 from actions.api_client import get_api
 from actions.forms import HelplineFormValidation, latest_entities, read_yes_no, undo_answer_this_turn
 from actions.render import fallback_labels
-from actions.sharps import push_sharps
+from actions.sharps import send_final
 from actions.sync import CHANNELS, Outbox
 
 NUMBERED_CHANNELS = ("sms", "voice")
@@ -120,7 +120,8 @@ class ActionStop(Action):
         ref = tracker.get_slot(n.SLOT_CASE_REF)
         active = (tracker.active_loop or {}).get("name")
         if tracker.get_slot(n.SLOT_LINE) == "sharps" and active == n.FORM_SHARPS:
-            updates = await push_sharps(tracker, dispatcher, dict(tracker.slots), provisional=False)
+            # the outcome so far and what to do: stopping never leaves someone without it
+            updates = await send_final(tracker, dispatcher)
             ref = updates.get(n.SLOT_CASE_REF) or ref
             events += [SlotSet(k, v) for k, v in updates.items()]
         if ref:

@@ -1,5 +1,12 @@
 """Crisis words, in any state: the emergency route first, then the API pages on-call
-and the case goes to the highest urgency; any form is closed."""
+and the case goes to the highest urgency; any form is closed.
+
+The crisis guard (bot/components/crisis_guard.py) forces the `crisis` intent on the
+caller's own crisis words, on threats to someone else's life and on words nobody can
+place; the classifier adds the ways of saying it no word list covers. Words about a
+patient, or about the past ("she took an overdose last year"), are not forced: a
+referral form goes on (actions/manager.py). When the guard marked the message, the case
+records what it read: the phrase, whose it seemed to be and the lexicon version."""
 from __future__ import annotations
 
 from typing import Any, Dict, List, Text
@@ -14,6 +21,26 @@ from actions.api_client import get_api
 from actions.sync import Outbox, case_fields, conversation_phone
 
 MAX_QUOTE = 500
+# The crisis guard's mark on the message (bot/components/crisis_guard.py, MATCH_KEY).
+CRISIS_GUARD_KEY = "crisis_guard"
+# Forms of the manager line: a crisis there opens a manager-line case.
+MANAGER_FORMS = (n.FORM_REFERRAL, n.FORM_REFERRAL_STATUS, n.FORM_CLINICIAN)
+
+
+def crisis_answers(tracker: Tracker) -> Dict[str, Any]:
+    """{"crisis": true}, with what the guard read when it marked the message."""
+    answers: Dict[str, Any] = {"crisis": True}
+    mark = (tracker.latest_message or {}).get(CRISIS_GUARD_KEY)
+    if isinstance(mark, dict) and mark.get("phrase"):
+        answers["crisis_words"] = {k: mark.get(k) for k in ("phrase", "whose", "lexicon_version")}
+    return answers
+
+
+def crisis_line(tracker: Tracker) -> str:
+    line = tracker.get_slot(n.SLOT_LINE)
+    if line:
+        return line
+    return "manager" if tracker.active_loop.get("name") in MANAGER_FORMS else "sharps"
 
 
 class ActionCrisis(Action):
@@ -31,19 +58,20 @@ class ActionCrisis(Action):
         ref = tracker.get_slot(n.SLOT_CASE_REF)
         result = None
         if ref:
-            result = await outbox.update_case(ref, {"answers": {"crisis": True},
+            result = await outbox.update_case(ref, {"answers": crisis_answers(tracker),
                                                     "summary": f"Crisis words in the conversation: \"{said}\""})
             if not result.ok and not result.unavailable:
                 result = None  # refused (e.g. unknown ref): open a crisis case instead
         if result is None:
-            body: Dict[str, Any] = case_fields(tracker, line=tracker.get_slot(n.SLOT_LINE) or "sharps", kind="crisis")
-            body["answers"] = {"crisis": True}
+            body: Dict[str, Any] = case_fields(tracker, line=crisis_line(tracker), kind="crisis")
+            body["answers"] = crisis_answers(tracker)
             body["summary"] = f"Crisis words in the conversation: \"{said}\""
             phone = conversation_phone(tracker)
             if phone:
                 body["contact"] = {"phone": phone}
             result = await outbox.create_case(body)
-        if result.ok:
+        if result.ok and result.case.pages_sent:
+            # "alerted" only when a page really went out
             dispatcher.utter_message(response=n.UTTER_CRISIS_PAGED, case_ref=result.case.ref)
         else:
             dispatcher.utter_message(response=n.UTTER_CRISIS_NOT_PAGED)

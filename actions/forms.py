@@ -339,7 +339,8 @@ def undo_answer_this_turn(tracker: Tracker) -> List[EventType]:
 # does not read as an answer (free-text questions: whenever they are predicted).
 ALWAYS_INTERRUPTS = {n.INTENT_CRISIS}
 SOFT_INTERRUPTS = {n.INTENT_REQUEST_HUMAN, n.INTENT_STOP, n.INTENT_RESTART, n.INTENT_REPEAT,
-                   n.INTENT_PRIVACY, n.INTENT_BOT_CHALLENGE, n.INTENT_CORRECT_ANSWER, n.INTENT_OUT_OF_SCOPE}
+                   n.INTENT_PRIVACY, n.INTENT_BOT_CHALLENGE, n.INTENT_CORRECT_ANSWER, n.INTENT_OUT_OF_SCOPE,
+                   n.INTENT_ASK_REFERENCE}
 # Free text accepts anything, so these intents are taken as interruptions there.
 FREE_TEXT_INTERRUPTS = SOFT_INTERRUPTS - {n.INTENT_OUT_OF_SCOPE}
 # A free-text answer ("weekly catch ups") can be classified as anything, so there an
@@ -354,6 +355,7 @@ INTERRUPT_CUES: Dict[str, Tuple[str, ...]] = {
     n.INTENT_PRIVACY: ("privacy", "private", "data", "confidential", "who sees", "who can see", "kept", "gdpr",
                        "record"),
     n.INTENT_BOT_CHALLENGE: ("bot", "robot", "human", "real person", "computer", "automated", "ai"),
+    n.INTENT_ASK_REFERENCE: ("reference", "ref", "case number", "case no", "case ref"),
     n.INTENT_CORRECT_ANSWER: ("actually", "change", "meant", "mistake", "wrong", "correct", "sorry it was",
                               "not yesterday", "not today"),
 }

@@ -15,8 +15,8 @@ from actions import names as n
 from actions.api_client import Case, get_api
 from actions.config import get_settings
 from actions.forms import HelplineFormValidation, now_london
-from actions.render import date_text, phone_text
-from actions.sync import Outbox, case_fields
+from actions.render import call_by_text, date_text, phone_text
+from actions.sync import Outbox, case_fields, conversation_phone
 
 TALK_TO_PERSON = "talk_to_person"
 
@@ -48,8 +48,11 @@ def render_callback(case: Case, phone: Optional[str], dispatcher: CollectingDisp
         if later:
             dispatcher.utter_message(response=n.UTTER_CALLBACK_LATER, phone=phone,
                                      call_from=date_text(not_before), case_ref=case.ref)
-        else:
+        elif case.pages_sent:
             dispatcher.utter_message(response=n.UTTER_CALLBACK_NOW, phone=phone, case_ref=case.ref)
+        else:
+            # "paged" only when a page really went out
+            dispatcher.utter_message(response=n.UTTER_CALLBACK_QUEUED, phone=phone, case_ref=case.ref)
     else:
         dispatcher.utter_message(response=n.UTTER_CALLBACK_QUEUED, phone=phone, case_ref=case.ref)
 
@@ -108,9 +111,46 @@ class ActionHandoff(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
-        line = tracker.get_slot(n.SLOT_LINE) or "sharps"
+        line = tracker.get_slot(n.SLOT_LINE)
         asked = latest_user_text(tracker, n.INTENT_REQUEST_HUMAN) or "Asked to talk to a person"
+        if line != "manager":
+            # The sharps line (or no line chosen yet) has a person on call at every hour.
+            return await page_a_person(tracker, dispatcher, asked)
         related = tracker.get_slot(n.SLOT_CASE_REF)
         summary = "Asked to talk to a person" + (f" (about case {related})" if related else "")
         return await request_callback(tracker, dispatcher, line=line, topic=TALK_TO_PERSON,
                                       question=asked, summary=summary)
+
+
+async def page_a_person(tracker: Tracker, dispatcher: CollectingDispatcher, asked: str) -> List[EventType]:
+    """Page the on-call ladder on this conversation's sharps case (opened now if there is none
+    yet), and say honestly what happened: paged, already paged, accepted by someone, or nobody
+    reachable (then A&E or NHS 111, never "wait")."""
+    from actions.sharps import say_call_by, sharps_payload
+    slots = dict(tracker.slots)
+    phone = phone_text(slots.get(n.SLOT_CALLBACK_PHONE)) or conversation_phone(tracker)
+    outbox = Outbox.from_tracker(get_api(), tracker)
+    sent = await outbox.send_sharps(case_fields(tracker, line="sharps", kind="exposure"),
+                                    sharps_payload(slots, conversation_phone(tracker), provisional=False))
+    before = sent.case
+    result = await outbox.request_person(before.ref, asked) if before is not None else sent
+    case = result.case
+    if case is None:
+        api_down_route(dispatcher)
+    elif case.accepted_by and phone:
+        dispatcher.utter_message(response=n.UTTER_PERSON_ACCEPTED, practitioner=case.accepted_by, phone=phone,
+                                 case_ref=case.ref)
+    elif case.page_waiting and not phone:
+        dispatcher.utter_message(response=n.UTTER_PERSON_PAGED_NO_NUMBER, case_ref=case.ref)
+    elif case.page_waiting and before is not None and before.pages_sent:
+        dispatcher.utter_message(response=n.UTTER_PERSON_ALREADY_PAGED, phone=phone, case_ref=case.ref,
+                                 paged_at=call_by_text(case.first_paged_at, now_london()))
+        say_call_by(case, dispatcher)
+    elif case.page_waiting:
+        dispatcher.utter_message(response=n.UTTER_PERSON_PAGED, phone=phone, case_ref=case.ref)
+        say_call_by(case, dispatcher)
+    else:
+        dispatcher.utter_message(response=n.UTTER_PERSON_NOT_PAGED, case_ref=case.ref)
+    updates = outbox.slots()
+    updates[n.SLOT_LINE] = "sharps"
+    return [SlotSet(k, v) for k, v in updates.items()]

@@ -1,8 +1,17 @@
 """Manager line: the referral form (consent gate first, confirmation last), referral
-status look-up, and clinician call-backs. The API routes and decides; actions render."""
+status look-up, and clinician call-backs. The API routes and decides; actions render.
+
+A manager often mentions the employee's past ("she took an overdose last year"). The
+crisis guard marks such words `past` (lexicon/crisis.yml) and does not force the crisis
+route, so the referral goes on with every answer kept: the form says the clinician will
+see it (with the crisis numbers, in case the risk is now), keeps the words in
+`referral_risk_history`, and sends them with the referral, where the API's rules flag the
+case to the on-call practitioner. A present risk, or the manager's own, is still the
+crisis route (the guard forces `crisis`, the form rejects the message, action_crisis runs)."""
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Mapping, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -10,6 +19,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions import forms
 from actions import names as n
 from actions import parsing
 from actions.api_client import ApiRejected, ApiUnavailable, get_api
@@ -39,6 +49,14 @@ URGENCY = Choices((
 ))
 NOT_ABSENT = ("not off", "at work", "working", "not absent", "still working", "no", "none", "n a", "na")
 
+# The crisis guard's mark on a message (bot/components/crisis_guard.py, MATCH_KEY) and the
+# owner it gives words about the past that nobody places as the writer's.
+CRISIS_GUARD_KEY = "crisis_guard"
+PAST = "past"
+MAX_QUOTE = 500
+# A decision's advice code when the API flagged a referral for its risk history.
+RISK_HISTORY_ADVICE = "referral_risk_history_flagged"
+
 REF_PATTERN = re.compile(r"\b(sh|ma)\s*-?\s*0*(\d{1,6})\b", re.IGNORECASE)
 
 
@@ -66,13 +84,15 @@ def _text_or_none(value: Any) -> Optional[str]:
 def referral_answers(slots: Mapping[str, Any]) -> Dict[str, Any]:
     """The contract's referral `answers` (consent is true, or nothing is built)."""
     complex_flag = {n.YES: True, n.NO: False}.get(slots.get(n.SLOT_REFERRAL_COMPLEX))
-    return {
+    work_related = {n.YES: True, n.NO: False}.get(slots.get(n.SLOT_REFERRAL_WORK_RELATED))
+    answers = {
         "employee_name": _text_or_none(slots.get(n.SLOT_EMPLOYEE_NAME)),
         "employee_role": _text_or_none(slots.get(n.SLOT_EMPLOYEE_ROLE)),
         "employee_hours": _text_or_none(slots.get(n.SLOT_EMPLOYEE_HOURS)),
         "consent": True,
         "consent_reason_explained": True,
         "reason": _text_or_none(slots.get(n.SLOT_REFERRAL_REASON)),
+        "work_related": work_related,
         "absence_start": _text_or_none(slots.get(n.SLOT_ABSENCE_START)),
         "absence_history": _text_or_none(slots.get(n.SLOT_ABSENCE_HISTORY)),
         "tried": _text_or_none(slots.get(n.SLOT_TRIED)),
@@ -83,12 +103,41 @@ def referral_answers(slots: Mapping[str, Any]) -> Dict[str, Any]:
         "complex": complex_flag,
         "organisation_name": _text_or_none(slots.get(n.SLOT_ORGANISATION_NAME)),
     }
+    history = slots.get(n.SLOT_REFERRAL_RISK_HISTORY)
+    if isinstance(history, dict) and history.get("said"):
+        # {"said": [the manager's words], "lexicon_version": ...}: the API flags the case.
+        answers["risk_history"] = history
+    return answers
+
+
+def past_risk_words(tracker: Tracker) -> Optional[Dict[str, Any]]:
+    """The crisis guard's mark on the latest message when its crisis words are about the
+    past and nobody's the writer's ("she took an overdose last year"), else None."""
+    mark = (tracker.latest_message or {}).get(CRISIS_GUARD_KEY)
+    if isinstance(mark, dict) and mark.get("whose") == PAST:
+        return mark
+    return None
+
+
+def note_risk_history(tracker: Tracker) -> Optional[Dict[str, Any]]:
+    """The referral_risk_history slot with the latest message added, or None when the
+    message names no past risk or is already kept."""
+    mark = past_risk_words(tracker)
+    text = (tracker.latest_message or {}).get("text")
+    if mark is None or not isinstance(text, str) or not text.strip() or text.startswith("/"):
+        return None
+    kept = dict(tracker.get_slot(n.SLOT_REFERRAL_RISK_HISTORY) or {})
+    said = list(kept.get("said") or [])
+    quote = " ".join(text.split())[:MAX_QUOTE]
+    if quote in said:
+        return None
+    return {"said": said + [quote], "lexicon_version": mark.get("lexicon_version") or kept.get("lexicon_version")}
 
 
 class ValidateReferralForm(HelplineFormValidation):
     REASK = {n.SLOT_REFERRAL_CONSENT: "utter_reask_yes_no", n.SLOT_REFERRAL_COMPLEX: "utter_reask_yes_no",
-             n.SLOT_REFERRAL_REASON: "utter_reask_choice", n.SLOT_APPOINTMENT_TYPE: "utter_reask_choice",
-             n.SLOT_URGENCY_REQUESTED: "utter_reask_choice"}
+             n.SLOT_REFERRAL_WORK_RELATED: "utter_reask_yes_no", n.SLOT_REFERRAL_REASON: "utter_reask_choice",
+             n.SLOT_APPOINTMENT_TYPE: "utter_reask_choice", n.SLOT_URGENCY_REQUESTED: "utter_reask_choice"}
     REASK.update({slot: "utter_reask_free_text" for slot in (
         n.SLOT_EMPLOYEE_NAME, n.SLOT_EMPLOYEE_ROLE, n.SLOT_EMPLOYEE_HOURS, n.SLOT_ABSENCE_HISTORY,
         n.SLOT_TRIED, n.SLOT_QUESTIONS_FOR_OH, n.SLOT_ADJUSTMENTS, n.SLOT_ORGANISATION_NAME)})
@@ -99,11 +148,22 @@ class ValidateReferralForm(HelplineFormValidation):
     def name(self) -> Text:
         return n.VALIDATE_REFERRAL_FORM
 
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        events = await super().run(dispatcher, tracker, domain)
+        history = note_risk_history(tracker)
+        if history is not None:
+            # Past self-harm or overdose: the referral goes on; the clinician will see it.
+            dispatcher.utter_message(response=n.UTTER_REFERRAL_RISK_NOTED)
+            events.append(SlotSet(n.SLOT_REFERRAL_RISK_HISTORY, history))
+        return events
+
     def readers(self):
         readers = {slot: read_free_text for slot in self.FREE_TEXT}
         readers.update({
             n.SLOT_REFERRAL_CONSENT: read_yes_no,
             n.SLOT_REFERRAL_REASON: self.choice(REASON),
+            n.SLOT_REFERRAL_WORK_RELATED: read_yes_no,
             n.SLOT_ABSENCE_START: self.absence_start(),
             n.SLOT_REFERRAL_COMPLEX: read_yes_no,
             n.SLOT_APPOINTMENT_TYPE: self.choice(APPOINTMENT),
@@ -154,6 +214,9 @@ class ValidateReferralForm(HelplineFormValidation):
     async def validate_referral_reason(self, value, dispatcher, tracker, domain):
         return await self._read(n.SLOT_REFERRAL_REASON, value, dispatcher, tracker, domain)
 
+    async def validate_referral_work_related(self, value, dispatcher, tracker, domain):
+        return await self._read(n.SLOT_REFERRAL_WORK_RELATED, value, dispatcher, tracker, domain)
+
     async def validate_absence_start(self, value, dispatcher, tracker, domain):
         return await self._read(n.SLOT_ABSENCE_START, value, dispatcher, tracker, domain)
 
@@ -202,6 +265,7 @@ class ActionAskReferralConfirm(Action):
             employee_name=free(n.SLOT_EMPLOYEE_NAME), employee_role=free(n.SLOT_EMPLOYEE_ROLE),
             employee_hours=free(n.SLOT_EMPLOYEE_HOURS),
             reason=label(domain, "referral_reason", s.get(n.SLOT_REFERRAL_REASON)),
+            work_related=label(domain, "yes_no", s.get(n.SLOT_REFERRAL_WORK_RELATED)),
             absence_start=label(domain, "absence_start", absence) if absence in ("not_absent", n.UNKNOWN, None)
             else day_text(absence),
             absence_history=free(n.SLOT_ABSENCE_HISTORY), tried=free(n.SLOT_TRIED),
@@ -224,7 +288,8 @@ class ActionReferralSubmit(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
-        reset = [SlotSet(slot, None) for slot in n.REFERRAL_FORM_SLOTS] + [SlotSet(n.SLOT_FORM_RETRIES, None)]
+        reset = [SlotSet(slot, None) for slot in n.REFERRAL_FORM_SLOTS] + [
+            SlotSet(n.SLOT_REFERRAL_RISK_HISTORY, None), SlotSet(n.SLOT_FORM_RETRIES, None)]
         if tracker.get_slot(n.SLOT_REFERRAL_CONSENT) != n.YES:
             dispatcher.utter_message(response=n.UTTER_REFERRAL_NO_CONSENT)
             return reset
@@ -244,6 +309,10 @@ class ActionReferralSubmit(Action):
             route = result.case.decision.route if result.case.decision else None
             dispatcher.utter_message(response=n.UTTER_REFERRAL_SENT, case_ref=result.case.ref,
                                      route=label(domain, "route", route or "nurse"))
+            decision = result.case.decision
+            if decision is not None and any(a.code == RISK_HISTORY_ADVICE for a in decision.advice):
+                dispatcher.utter_message(response=n.UTTER_REFERRAL_RISK_FLAGGED,
+                                         when=when_looked_at(decision.page_not_before))
             named = body["answers"].get("organisation_name")
             if named and not result.case.organisation_code:
                 dispatcher.utter_message(response=n.UTTER_ORGANISATION_UNMATCHED, organisation_name=named)
@@ -255,6 +324,20 @@ class ActionReferralSubmit(Action):
             dispatcher.utter_message(response=n.UTTER_REFERRAL_REJECTED)
         events += [SlotSet(k, v) for k, v in outbox.slots().items() if k != n.SLOT_CASE_REF]
         return events + reset
+
+
+def when_looked_at(page_not_before: Any) -> str:
+    """"as soon as they can" for a page that goes now; "from 24 Nov 2026, 08:00" for one
+    held to working hours."""
+    try:
+        moment = datetime.fromisoformat(str(page_not_before))
+    except (TypeError, ValueError):
+        return "as soon as they can"
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    if moment <= forms.now_london() + timedelta(minutes=1):
+        return "as soon as they can"
+    return f"from {date_text(moment.isoformat())}"
 
 
 class ValidateReferralStatusForm(HelplineFormValidation):

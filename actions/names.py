@@ -29,6 +29,7 @@ INTENT_REQUEST_CLINICIAN = "request_clinician"
 INTENT_CHOOSE_SHARPS_LINE = "choose_sharps_line"
 INTENT_CHOOSE_MANAGER_LINE = "choose_manager_line"
 INTENT_RATE = "rate"
+INTENT_ASK_REFERENCE = "ask_reference"
 INTENT_NLU_FALLBACK = "nlu_fallback"  # Rasa's own, from FallbackClassifier
 
 INTENTS = (
@@ -38,7 +39,7 @@ INTENTS = (
     INTENT_RESTART, INTENT_STOP, INTENT_REPEAT, INTENT_PRIVACY, INTENT_BOT_CHALLENGE,
     INTENT_MANAGER_FAQ, INTENT_START_REFERRAL, INTENT_CHECK_REFERRAL_STATUS,
     INTENT_REQUEST_CLINICIAN, INTENT_CHOOSE_SHARPS_LINE, INTENT_CHOOSE_MANAGER_LINE,
-    INTENT_RATE,
+    INTENT_RATE, INTENT_ASK_REFERENCE,
 )
 
 # --- entities -------------------------------------------------------------------
@@ -65,6 +66,7 @@ SLOT_CASE_REF = "current_case_ref"
 SLOT_ANNOUNCED_URGENCY = "announced_urgency"
 SLOT_PENDING_SYNC = "pending_sync"
 SLOT_SAFE_ADVICE_GIVEN = "safe_advice_given"
+SLOT_ADVICE_SAID = "advice_said"
 SLOT_FORM_RETRIES = "form_retries"
 SLOT_CALLBACK_OFFER_DECLINED = "callback_offer_declined"
 SLOT_STATUS_REF = "status_ref"
@@ -129,6 +131,7 @@ SLOT_EMPLOYEE_NAME = "employee_name"
 SLOT_EMPLOYEE_ROLE = "employee_role"
 SLOT_EMPLOYEE_HOURS = "employee_hours"
 SLOT_REFERRAL_REASON = "referral_reason"
+SLOT_REFERRAL_WORK_RELATED = "referral_work_related"
 SLOT_ABSENCE_START = "absence_start"
 SLOT_ABSENCE_HISTORY = "absence_history"
 SLOT_TRIED = "tried"
@@ -142,10 +145,13 @@ SLOT_REFERRAL_CONFIRM = "referral_confirm"
 
 REFERRAL_FORM_SLOTS = (
     SLOT_REFERRAL_CONSENT, SLOT_EMPLOYEE_NAME, SLOT_EMPLOYEE_ROLE, SLOT_EMPLOYEE_HOURS,
-    SLOT_REFERRAL_REASON, SLOT_ABSENCE_START, SLOT_ABSENCE_HISTORY, SLOT_TRIED,
+    SLOT_REFERRAL_REASON, SLOT_REFERRAL_WORK_RELATED, SLOT_ABSENCE_START, SLOT_ABSENCE_HISTORY, SLOT_TRIED,
     SLOT_QUESTIONS_FOR_OH, SLOT_REFERRAL_COMPLEX, SLOT_ADJUSTMENTS, SLOT_APPOINTMENT_TYPE,
     SLOT_URGENCY_REQUESTED, SLOT_ORGANISATION_NAME, SLOT_REFERRAL_CONFIRM,
 )
+# Never asked: what the manager said about the employee's past self-harm, overdose or
+# suicide attempt (the crisis guard's `past`), sent with the referral for a clinician.
+SLOT_REFERRAL_RISK_HISTORY = "referral_risk_history"
 
 # --- slots: small forms -----------------------------------------------------------
 SLOT_CLINICIAN_QUESTION = "clinician_question"
@@ -175,6 +181,7 @@ ACTION_REFERRAL_SUBMIT = "action_referral_submit"
 ACTION_ASK_REFERRAL_CONFIRM = "action_ask_referral_confirm"
 ACTION_REFERRAL_STATUS = "action_referral_status"
 ACTION_CLINICIAN_SUBMIT = "action_clinician_submit"
+ACTION_SAY_REFERENCE = "action_say_reference"
 VALIDATE_SHARPS_FORM = "validate_sharps_form"
 VALIDATE_REFERRAL_FORM = "validate_referral_form"
 VALIDATE_REFERRAL_STATUS_FORM = "validate_referral_status_form"
@@ -194,6 +201,7 @@ CUSTOM_ACTIONS = (
     ACTION_REFERRAL_SUBMIT, ACTION_ASK_REFERRAL_CONFIRM, ACTION_REFERRAL_STATUS,
     ACTION_CLINICIAN_SUBMIT, VALIDATE_SHARPS_FORM, VALIDATE_REFERRAL_FORM,
     VALIDATE_REFERRAL_STATUS_FORM, VALIDATE_CLINICIAN_FORM, VALIDATE_HANDOFF_FORM,
+    ACTION_SAY_REFERENCE,
 )
 
 # --- responses used by the action code ---------------------------------------------
@@ -212,6 +220,8 @@ UTTER_RATING_THANKS = "utter_rating_thanks"
 UTTER_RATING_UNREADABLE = "utter_rating_unreadable"
 UTTER_NUMBER_UNCLEAR = "utter_number_unclear"
 UTTER_GREET_MENU = "utter_greet_menu"
+UTTER_YOUR_REFERENCE = "utter_your_reference"
+UTTER_NO_REFERENCE_YET = "utter_no_reference_yet"
 UTTER_MARKED_UNKNOWN = "utter_marked_unknown"
 UTTER_MISSED_REPLY = "utter_missed_reply"
 UTTER_REASK_PREFIX = "utter_reask_"
@@ -225,6 +235,11 @@ UTTER_SHARPS_EMERGENCY_REMINDER = "utter_sharps_emergency_reminder"
 UTTER_SHARPS_URGENT = "utter_sharps_urgent"
 UTTER_SHARPS_URGENT_NO_NUMBER = "utter_sharps_urgent_no_number"
 UTTER_SHARPS_URGENT_NOW = "utter_sharps_urgent_now"
+UTTER_SHARPS_EMERGENCY_NOT_PAGED = "utter_sharps_emergency_not_paged"
+UTTER_SHARPS_URGENT_NOT_PAGED = "utter_sharps_urgent_not_paged"
+UTTER_CALL_BY = "utter_call_by"
+UTTER_API_ADVICE_PLAIN = "utter_api_advice_plain"
+UTTER_API_ADVICE_SOURCES = "utter_api_advice_sources"
 UTTER_CRISIS_ALSO = "utter_crisis_also"
 UTTER_CHANGE_KEPT = "utter_change_kept"
 UTTER_SHARPS_ROUTINE = "utter_sharps_routine"
@@ -252,6 +267,11 @@ UTTER_CRISIS_NOT_PAGED = "utter_crisis_not_paged"
 
 # handoff and clinician call-backs
 UTTER_CALLBACK_NOW = "utter_callback_now"
+UTTER_PERSON_PAGED = "utter_person_paged"
+UTTER_PERSON_ALREADY_PAGED = "utter_person_already_paged"
+UTTER_PERSON_ACCEPTED = "utter_person_accepted"
+UTTER_PERSON_NOT_PAGED = "utter_person_not_paged"
+UTTER_PERSON_PAGED_NO_NUMBER = "utter_person_paged_no_number"
 UTTER_CALLBACK_LATER = "utter_callback_later"
 UTTER_CALLBACK_QUEUED = "utter_callback_queued"
 UTTER_CALLBACK_NO_NUMBER = "utter_callback_no_number"
@@ -262,6 +282,8 @@ UTTER_HANDOFF_API_DOWN_NO_NUMBER = "utter_handoff_api_down_no_number"
 UTTER_REFERRAL_NO_CONSENT = "utter_referral_no_consent"
 UTTER_ASK_REFERRAL_CONFIRM = "utter_ask_referral_confirm"
 UTTER_REFERRAL_SENT = "utter_referral_sent"
+UTTER_REFERRAL_RISK_NOTED = "utter_referral_risk_noted"
+UTTER_REFERRAL_RISK_FLAGGED = "utter_referral_risk_flagged"
 UTTER_ORGANISATION_UNMATCHED = "utter_organisation_unmatched"
 UTTER_REFERRAL_CANCELLED = "utter_referral_cancelled"
 UTTER_REFERRAL_API_DOWN = "utter_referral_api_down"

@@ -3,8 +3,8 @@ Words shown to people come from domain.yml (the `utter_answer_labels` data
 response), never from Python strings."""
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Dict, Iterable, Optional
+from datetime import datetime, timezone
+from typing import Any, Dict, Iterable, List, Optional
 
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
@@ -12,9 +12,6 @@ from rasa_sdk.types import DomainDict
 from actions import names as n
 from actions.api_client import Advice
 from actions.forms import LONDON
-
-MAX_ADVICE_ITEMS = 3
-
 
 def _data(domain: DomainDict, response: str) -> Dict[str, Any]:
     variants = (domain.get("responses") or {}).get(response) or [{}]
@@ -76,12 +73,47 @@ def day_text(value: Any) -> str:
     return f"{day.day} {day.strftime('%b %Y')}"
 
 
-def show_advice(dispatcher: CollectingDispatcher, advice: Iterable[Advice],
-                limit: int = MAX_ADVICE_ITEMS) -> None:
-    items = [a for a in advice if not a.code.startswith(ALREADY_SAID)]
-    for item in items[:limit]:
+def unsaid(advice: Iterable[Advice], said: Iterable[str]) -> List[Advice]:
+    """The items still to say, in the API's order (most urgent first); first aid is the
+    opening message's, and each item is said once."""
+    done = set(said or ())
+    return [a for a in advice if not a.code.startswith(ALREADY_SAID) and a.code not in done]
+
+
+def show_advice(dispatcher: CollectingDispatcher, items: List[Advice], channel: Optional[str]) -> None:
+    """Every item, in the channel's form: the web one message per item with its source; a text
+    one message, sources once at the end (fewer segments); a call one spoken block the caller
+    can hear again. Nothing is capped: what the rules give reaches the person."""
+    if not items:
+        return
+    if channel in ("sms", "voice"):
+        # a call marks the block so the caller can press star to hear it again (api/channels/voice.py)
+        dispatcher.utter_message(response=n.UTTER_API_ADVICE_PLAIN,
+                                 advice_text=("\n\n" if channel == "sms" else " ").join(a.text for a in items),
+                                 **({"json_message": {"advice": True}} if channel == "voice" else {}))
+        sources = list(dict.fromkeys(a.source for a in items if a.source))
+        if channel == "sms" and sources:
+            dispatcher.utter_message(response=n.UTTER_API_ADVICE_SOURCES, advice_sources="; ".join(sources))
+        return
+    for item in items:
         dispatcher.utter_message(response=n.UTTER_API_ADVICE, advice_text=item.text,
                                  advice_source=item.source or "OH helpline")
+
+
+def call_by_text(value: Optional[str], now: Optional[datetime] = None) -> Optional[str]:
+    """"03:40", or "03:40 on Tue 2 Dec" when it is not today (London time)."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    moment = moment.astimezone(LONDON)
+    today = (now or datetime.now(timezone.utc)).astimezone(LONDON).date()
+    clock = moment.strftime("%H:%M")
+    return clock if moment.date() == today else f"{clock} on {moment.strftime('%a')} {moment.day} {moment.strftime('%b')}"
 
 
 def phone_text(value: Optional[str]) -> Optional[str]:

@@ -23,11 +23,11 @@ from actions.forms import (
 )
 from actions.listening import merge
 from actions.reader import Heard, read_facts
-from actions.render import label, phone_text, show_advice, when_text
+from actions.render import call_by_text, label, phone_text, show_advice, unsaid, when_text
 from actions.safe_advice import give_safe_advice
 from actions.sync import CASES as CASES_PENDING
 from actions.sync import SHARPS as SHARPS_PENDING
-from actions.sync import Outbox, case_fields, conversation_phone
+from actions.sync import Outbox, case_fields, conversation_channel, conversation_phone
 
 EMERGENCY = "emergency"
 # Key the crisis guard adds to the parse data (bot/components/crisis_guard.py, MATCH_KEY).
@@ -243,8 +243,8 @@ def sharps_payload(slots: Mapping[str, Any], sender_phone: Optional[str], *, pro
 # -- sending and announcing -------------------------------------------------------------------
 async def push_sharps(tracker: Tracker, dispatcher: CollectingDispatcher, slots: Mapping[str, Any],
                       *, provisional: bool = True) -> Dict[str, Any]:
-    """Send the answers; announce an emergency the first time the API says so; if the
-    API is down, give the safe advice. Returns slot updates."""
+    """Send the answers; say the outcome the moment the API decides it; if the API is down,
+    give the safe advice. Returns slot updates."""
     outbox = Outbox.from_tracker(get_api(), tracker)
     create = case_fields(tracker, line="sharps", kind="exposure")
     result = await outbox.send_sharps(create, sharps_payload(slots, conversation_phone(tracker),
@@ -255,28 +255,56 @@ async def push_sharps(tracker: Tracker, dispatcher: CollectingDispatcher, slots:
             # an earlier call failed: the case exists only now
             dispatcher.utter_message(response=n.UTTER_API_SYNCED, case_ref=result.case.ref)
         outbox.announce_synced(dispatcher)
-        updates.update(announce_urgency(result.case, slots, dispatcher))
+        updates.update(await announce_urgency(result.case, slots, dispatcher, outbox, conversation_channel(tracker)))
     elif result.unavailable:
         updates.update(give_safe_advice(dispatcher, slots))
     updates.update(outbox.slots())
     return updates
 
 
-def announce_urgency(case: Case, slots: Mapping[str, Any], dispatcher: CollectingDispatcher) -> Dict[str, Any]:
-    """Say the outcome the moment the API decides it: an emergency (go to A&E) always; an
-    urgent case once its page has really gone out (not while it is held for more answers)."""
+def say_call_by(case: Case, dispatcher: CollectingDispatcher) -> None:
+    """When to stop waiting for the call: only ever said once a page has really gone out."""
+    when = call_by_text(case.call_by, forms.now_london())
+    if case.pages_sent and when:
+        dispatcher.utter_message(response=n.UTTER_CALL_BY, call_by=when)
+
+
+async def say_advice(case: Case, slots: Mapping[str, Any], dispatcher: CollectingDispatcher, outbox: Outbox,
+                     channel: Optional[str]) -> Dict[str, Any]:
+    """Every advice item not said yet, in the channel's form, recorded on the case word for word."""
+    said = list(slots.get(n.SLOT_ADVICE_SAID) or [])
+    items = unsaid(case.decision.advice if case.decision else [], said)
+    if not items:
+        return {}
+    show_advice(dispatcher, items, channel)
+    await outbox.record_said([{"code": a.code, "text": a.text} for a in items], channel)
+    return {n.SLOT_ADVICE_SAID: said + [a.code for a in items]}
+
+
+async def announce_urgency(case: Case, slots: Mapping[str, Any], dispatcher: CollectingDispatcher, outbox: Outbox,
+                           channel: Optional[str]) -> Dict[str, Any]:
+    """Say the outcome in the turn it is decided: an emergency (go to A&E) always; an urgent case
+    once its page is due (not while held for more answers), with the time to stop waiting.
+    "Paged" is said only when a page really went out. Once announced, every advice item is
+    said as the rules give it."""
     announced = slots.get(n.SLOT_ANNOUNCED_URGENCY)
-    if case.urgency == EMERGENCY and announced != EMERGENCY:
-        dispatcher.utter_message(response=n.UTTER_SHARPS_EMERGENCY, case_ref=case.ref)
-        if case.decision:
-            show_advice(dispatcher, case.decision.advice)
-        return {n.SLOT_ANNOUNCED_URGENCY: EMERGENCY}
     decision = case.decision
-    if case.urgency == URGENT and announced not in (URGENT, EMERGENCY) and decision is not None \
+    updates: Dict[str, Any] = {}
+    if case.urgency == EMERGENCY and announced != EMERGENCY:
+        dispatcher.utter_message(response=n.UTTER_SHARPS_EMERGENCY if case.pages_sent
+                                 else n.UTTER_SHARPS_EMERGENCY_NOT_PAGED, case_ref=case.ref)
+        updates[n.SLOT_ANNOUNCED_URGENCY] = EMERGENCY
+    elif case.urgency == URGENT and announced not in (URGENT, EMERGENCY) and decision is not None \
             and decision.page_on_call and not decision.page_not_before:
-        dispatcher.utter_message(response=n.UTTER_SHARPS_URGENT_NOW, case_ref=case.ref)
-        return {n.SLOT_ANNOUNCED_URGENCY: URGENT}
-    return {}
+        if case.pages_sent:
+            dispatcher.utter_message(response=n.UTTER_SHARPS_URGENT_NOW, case_ref=case.ref)
+            say_call_by(case, dispatcher)
+        else:
+            dispatcher.utter_message(response=n.UTTER_SHARPS_URGENT_NOT_PAGED, case_ref=case.ref)
+        updates[n.SLOT_ANNOUNCED_URGENCY] = URGENT
+    if updates or announced in (URGENT, EMERGENCY):
+        updates.update(await say_advice(case, slots, dispatcher, outbox, channel))
+    return updates
 
 
 def heard_in(text: Any, now) -> Dict[str, Heard]:
@@ -344,7 +372,7 @@ class ActionSharpsOpenCase(Action):
                   domain: DomainDict) -> List[EventType]:
         fresh: Dict[str, Any] = {slot: None for slot in n.SHARPS_FORM_SLOTS + SIDE_SLOTS}
         fresh.update({n.SLOT_CASE_REF: None, n.SLOT_ANNOUNCED_URGENCY: None, n.SLOT_FORM_RETRIES: None,
-                      n.SLOT_CALLBACK_OFFER_DECLINED: None})
+                      n.SLOT_CALLBACK_OFFER_DECLINED: None, n.SLOT_ADVICE_SAID: None})
         fresh.update(prefill_from_first_message(tracker, forms.now_london()))
         slots = {**tracker.slots, **fresh, n.SLOT_PENDING_SYNC: tracker.get_slot(n.SLOT_PENDING_SYNC)}
         pending = dict(tracker.get_slot(n.SLOT_PENDING_SYNC) or {})
@@ -364,7 +392,7 @@ class ActionSharpsOpenCase(Action):
         if result.case is not None:
             outbox.announce_synced(dispatcher)
             dispatcher.utter_message(response=n.UTTER_CASE_OPENED, case_ref=result.case.ref)
-            updates.update(announce_urgency(result.case, slots, dispatcher))
+            updates.update(await announce_urgency(result.case, slots, dispatcher, outbox, conversation_channel(tracker)))
         else:
             dispatcher.utter_message(response=n.UTTER_CASE_OPENED_OFFLINE)
             if result.unavailable:
@@ -467,12 +495,19 @@ class ValidateSharpsForm(HelplineFormValidation):
                              tracker: Tracker, domain: DomainDict) -> List[Text]:
         slots = tracker.slots
         required = [s for s in domain_slots if self.applies(s, slots)]
+        paged = slots.get(n.SLOT_ANNOUNCED_URGENCY) in (URGENT, EMERGENCY)
+        if paged and n.SLOT_CALLBACK_PHONE in required:
+            # A page went out: the number to call is the next question (after "shall I
+            # change it?"), and is asked even if the person wants no more questions.
+            required.remove(n.SLOT_CALLBACK_PHONE)
+            required.insert(1 if n.SLOT_CONFIRM_CHANGE in required else 0, n.SLOT_CALLBACK_PHONE)
         if n.SLOT_SHARPS_CONTINUE in required and n.SLOT_CONFIRM_CHANGE not in required:
             # Right after an emergency is announced, ask this before anything else;
-            # "no" ends the form with what we have.
+            # "no" ends the form with what we have (and the call-back number).
             required.remove(n.SLOT_SHARPS_CONTINUE)
             if slots.get(n.SLOT_SHARPS_CONTINUE) == n.NO:
-                return [s for s in required if slots.get(s) is not None] + [n.SLOT_SHARPS_CONTINUE]
+                return [s for s in required if slots.get(s) is not None or s == n.SLOT_CALLBACK_PHONE] \
+                    + [n.SLOT_SHARPS_CONTINUE]
             required.insert(0, n.SLOT_SHARPS_CONTINUE)
         return required
 
@@ -523,7 +558,10 @@ class ValidateSharpsForm(HelplineFormValidation):
         # source) is kept all the same: it was said, and the case has it.
         extra = {slot: tracker.slots.get(slot) for slot in (*n.SHARPS_FORM_SLOTS, *SIDE_SLOTS)
                  if slot not in validated and tracker.slots.get(slot) != before.get(slot)}
-        if any(tracker.slots.get(slot) != before.get(slot) for slot in n.SHARPS_DECIDING_SLOTS):
+        # Once a page is out, a call-back number goes to the case (and the paged practitioner) at once.
+        watched = n.SHARPS_DECIDING_SLOTS + ((n.SLOT_CALLBACK_PHONE,) if tracker.slots.get(
+            n.SLOT_ANNOUNCED_URGENCY) in (URGENT, EMERGENCY) else ())
+        if any(tracker.slots.get(slot) != before.get(slot) for slot in watched):
             extra.update(await push_sharps(tracker, dispatcher, tracker.slots))
         tracker.slots.update(extra)
         return events + [SlotSet(k, v) for k, v in extra.items()]
@@ -676,6 +714,26 @@ def summary_details(slots: Mapping[str, Any], domain: DomainDict) -> str:
     return "; ".join(parts)
 
 
+async def send_final(tracker: Tracker, dispatcher: CollectingDispatcher) -> Dict[str, Any]:
+    """The answers so far go as final; the person hears the outcome, what happens next and
+    until when (or the safe advice if the API is down). Used at the end and on "stop"."""
+    slots = dict(tracker.slots)
+    outbox = Outbox.from_tracker(get_api(), tracker)
+    result = await outbox.send_sharps(
+        case_fields(tracker, line="sharps", kind="exposure"),
+        sharps_payload(slots, conversation_phone(tracker), provisional=False),
+    )
+    updates: Dict[str, Any] = {}
+    if result.case is not None:
+        outbox.announce_synced(dispatcher)
+        updates.update(await ActionSharpsSubmit.outcome(result.case, slots, dispatcher, outbox,
+                                                        conversation_channel(tracker), conversation_phone(tracker)))
+    else:
+        updates.update(give_safe_advice(dispatcher, slots))
+    updates.update(outbox.slots())
+    return updates
+
+
 class ActionSharpsSubmit(Action):
     """The form is done (or stopped on the way to A&E): final update, then the outcome,
     a summary to check, the reminders, and the rating question."""
@@ -686,20 +744,8 @@ class ActionSharpsSubmit(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
         slots = dict(tracker.slots)
-        outbox = Outbox.from_tracker(get_api(), tracker)
-        result = await outbox.send_sharps(
-            case_fields(tracker, line="sharps", kind="exposure"),
-            sharps_payload(slots, conversation_phone(tracker), provisional=False),
-        )
-        updates: Dict[str, Any] = {}
-        case = result.case
-        if case is not None:
-            outbox.announce_synced(dispatcher)
-            updates.update(self.outcome(case, slots, dispatcher, conversation_phone(tracker)))
-        else:
-            updates.update(give_safe_advice(dispatcher, slots))
-        updates.update(outbox.slots())
-        ref = outbox.case_ref or "-"
+        updates = await send_final(tracker, dispatcher)
+        ref = updates.get(n.SLOT_CASE_REF) or "-"
         dispatcher.utter_message(response=n.UTTER_SHARPS_SUMMARY, case_ref=ref,
                                  details=summary_details(slots, domain))
         dispatcher.utter_message(response=n.UTTER_SUMMARY_CHECK)
@@ -709,25 +755,27 @@ class ActionSharpsSubmit(Action):
         return [SlotSet(k, v) for k, v in updates.items()]
 
     @staticmethod
-    def outcome(case: Case, slots: Mapping[str, Any], dispatcher: CollectingDispatcher,
-                sender_phone: Optional[str]) -> Dict[str, Any]:
-        decision = case.decision
-        advice = decision.advice if decision else []
+    async def outcome(case: Case, slots: Mapping[str, Any], dispatcher: CollectingDispatcher, outbox: Outbox,
+                      channel: Optional[str], sender_phone: Optional[str]) -> Dict[str, Any]:
+        """The outcome with what happens next and until when, then every advice item not said yet."""
         if case.urgency == EMERGENCY:
             if slots.get(n.SLOT_ANNOUNCED_URGENCY) == EMERGENCY:
                 dispatcher.utter_message(response=n.UTTER_SHARPS_EMERGENCY_REMINDER, case_ref=case.ref)
-                return {}
-            return announce_urgency(case, slots, dispatcher)
+                return await say_advice(case, slots, dispatcher, outbox, channel)
+            return await announce_urgency(case, slots, dispatcher, outbox, channel)
         phone = phone_text(slots.get(n.SLOT_CALLBACK_PHONE)) or sender_phone
         if case.urgency == URGENT:
-            if phone:
+            if not case.pages_sent:
+                dispatcher.utter_message(response=n.UTTER_SHARPS_URGENT_NOT_PAGED, case_ref=case.ref)
+            elif phone:
                 dispatcher.utter_message(response=n.UTTER_SHARPS_URGENT, phone=phone)
             else:
                 dispatcher.utter_message(response=n.UTTER_SHARPS_URGENT_NO_NUMBER)
+            say_call_by(case, dispatcher)
         else:
             dispatcher.utter_message(response=n.UTTER_SHARPS_ROUTINE)
-        show_advice(dispatcher, advice)
-        return {n.SLOT_ANNOUNCED_URGENCY: case.urgency}
+        updates = await say_advice(case, slots, dispatcher, outbox, channel)
+        return {n.SLOT_ANNOUNCED_URGENCY: case.urgency, **updates}
 
 
 # -- corrections ("actually it was yesterday") ----------------------------------------------

@@ -6,7 +6,8 @@ successful call. Shape of the slot:
 
     {"sharps": {"create": {...case fields...}, "payload": {"answers", "contact", ...}},
      "cases": [ {...POST /api/cases body...}, ... ],
-     "notes": [ {"ref": "SH-000123" | null, "note": "..."}, ... ]}
+     "notes": [ {"ref": "SH-000123" | null, "note": "..."}, ... ],
+     "said": [ {"ref": "SH-000123" | null, "channel": "sms", "items": [{"code", "text"}]}, ... ]}
 
 A `null` note ref means "the conversation's sharps case", created later.
 """
@@ -28,6 +29,7 @@ logger = logging.getLogger(__name__)
 SHARPS = "sharps"
 CASES = "cases"
 NOTES = "notes"
+SAID = "said"
 CHANNELS = ("sms", "voice", "web", "api")
 
 
@@ -127,6 +129,25 @@ class Outbox:
         self.pending.setdefault(NOTES, []).append(item)
         return await self._flush()
 
+    async def record_said(self, items: List[Dict[str, str]], channel: Optional[str]) -> SendResult:
+        """Record on the case what the person was just told (kept and sent later if the API is down)."""
+        self.pending.setdefault(SAID, []).append({"ref": self.case_ref, "items": items, "channel": channel})
+        return await self._flush()
+
+    async def request_person(self, ref: str, words: Optional[str]) -> SendResult:
+        """Page on-call on the sharps case now ("talk to a person"). Never queued: if it cannot
+        be sent now, the caller is told to go to A&E or call 111 instead of waiting."""
+        flushed = await self._flush()
+        if flushed.unavailable:
+            return flushed
+        try:
+            return SendResult(case=await self.api.request_person(ref, words))
+        except ApiUnavailable:
+            return SendResult(unavailable=True)
+        except ApiRejected as exc:
+            logger.warning("request for a person on %s refused: %s", ref, exc)
+            return SendResult(rejected=exc)
+
     def slots(self) -> Dict[str, Any]:
         return {n.SLOT_PENDING_SYNC: self.pending or None, n.SLOT_CASE_REF: self.case_ref}
 
@@ -168,6 +189,15 @@ class Outbox:
                     except ApiRejected as exc:
                         logger.warning("note refused by the API: %s", exc)
                 self.pending[NOTES].pop(0)
+            while self.pending.get(SAID):
+                item = self.pending[SAID][0]
+                ref = item.get("ref") or self.case_ref
+                if ref:
+                    try:
+                        await self.api.record_said(ref, item["items"], item.get("channel"))
+                    except ApiRejected as exc:
+                        logger.warning("record of advice said refused by the API: %s", exc)
+                self.pending[SAID].pop(0)
         except ApiUnavailable as exc:
             logger.warning("API unavailable, keeping answers for later: %s", exc)
             self._tidy()
@@ -176,6 +206,6 @@ class Outbox:
         return SendResult(case=self.last_sharps_case, rejected=rejected)
 
     def _tidy(self) -> None:
-        for key in (CASES, NOTES):
+        for key in (CASES, NOTES, SAID):
             if key in self.pending and not self.pending[key]:
                 self.pending.pop(key)

@@ -144,6 +144,22 @@ class CaseNoteCreate(BaseModel):
     rating: int | None = Field(None, ge=1, le=5, description="A 1-5 satisfaction rating: stored as a 'rating' event.")
 
 
+class PersonRequest(BaseModel):
+    actor: str = Field("api", min_length=1, max_length=120)
+    words: str | None = Field(None, max_length=2000, description="What the person said, for the case record")
+
+
+class SaidItem(BaseModel):
+    code: str = Field(min_length=1, max_length=80)
+    text: str = Field(min_length=1, max_length=2000)
+
+
+class AdviceSaid(BaseModel):
+    actor: str = Field("api", min_length=1, max_length=120)
+    channel: Literal["web", "sms", "voice", "api"] | None = None
+    items: list[SaidItem] = Field(min_length=1, max_length=40)
+
+
 class CaseStatusChange(BaseModel):
     status: CaseStatus
     actor: str = Field("api", min_length=1, max_length=120)
@@ -191,6 +207,8 @@ class CaseRead(BaseModel):
     rule_version: str | None
     owner: PersonRef | None
     pages: list[PageRead]
+    call_by: datetime | None = Field(None, description="If nobody has called by then, go to A&E or call 111: "
+                                     "the first page's time plus every step of the acknowledgement ladder")
     on_call: PersonRef | None
     summary: str | None
     outcome: str | None

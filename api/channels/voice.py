@@ -23,12 +23,12 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from twilio.twiml.voice_response import VoiceResponse
 
-from api.channels import texts
+from api.channels import outcome, texts
 from api.channels.security import TwilioParams
 from api.core.config import Settings
 from api.deps import SessionDep, SettingsDep
 from api.enums import Urgency
-from api.services import relay, rota
+from api.services import paging, relay, rota
 from api.services.relay import Button, Reply, ToRelay, Turn
 from api.services.summary import case_summary
 
@@ -84,6 +84,15 @@ def _buttons(replies: list[Reply]) -> tuple[Button, ...]:
     return ()
 
 
+REPEAT_KEY = "*"
+REPEAT_TEXT = "To hear the advice again, press star."
+
+
+def has_advice(replies: list[Reply]) -> bool:
+    """The bot marks a spoken advice block (actions/render.py show_advice) so a caller can hear it again."""
+    return any(isinstance(r.extra.get("custom"), dict) and r.extra["custom"].get("advice") for r in replies)
+
+
 def _gather(response: VoiceResponse, settings: Settings, *, replies: list[Reply], turn: int, silence: int = 0,
             preface: str | None = None) -> None:
     """Ask (the bot's messages inside a Gather), then re-prompt on silence."""
@@ -100,6 +109,8 @@ def _gather(response: VoiceResponse, settings: Settings, *, replies: list[Reply]
         _say(gather, reply.text)
     if buttons:
         _say(gather, texts.keypad_choices(buttons) + " Or say your answer.")
+    if has_advice(replies):
+        _say(gather, REPEAT_TEXT)
     response.redirect(_url(settings, f"/twilio/voice/gather?turn={turn}&silence={silence + 1}"), method="POST")
 
 
@@ -211,7 +222,10 @@ async def gathered(params: TwilioParams, request: Request, session: SessionDep, 
     speech = (params.get("SpeechResult") or "").strip()
     digits = (params.get("Digits") or "").strip()
     if not speech and not digits:
-        return await run_in_threadpool(partial(_silence, session, settings, params, turn=turn, silence=silence))
+        return await run_in_threadpool(partial(_silence, session, settings, params, turn=turn, silence=silence,
+                                               now=request.app.state.clock()))
+    if digits == REPEAT_KEY:
+        return await run_in_threadpool(partial(_repeat, session, settings, params, turn=turn))
     details: dict[str, Any] = {"speech": speech or None, "digits": digits or None}
     if params.get("Confidence"):
         details["confidence"] = params["Confidence"]
@@ -219,12 +233,33 @@ async def gathered(params: TwilioParams, request: Request, session: SessionDep, 
                              details=details)
 
 
-def _silence(session: Session, settings: Settings, params: dict[str, str], *, turn: int, silence: int) -> Response:
+def _repeat(session: Session, settings: Settings, params: dict[str, str], *, turn: int) -> Response:
+    """Star: the bot's last answer again (advice and question), the same turn still open. Never relayed."""
+    response = VoiceResponse()
+    _gather(response, settings, replies=relay.last_replies(session, params.get("CallSid", "")), turn=turn)
+    return Response(str(response), media_type=XML)
+
+
+def _silent_goodbye(session: Session, call_sid: str, *, now: datetime) -> str:
+    """Silence still ends with the case reference, the outcome so far and what to do (the same
+    words as the web chat's panel, from the stored case)."""
+    case = relay.open_case_for(session, call_sid)
+    if case is None:
+        return SILENT_GOODBYE_TEXT
+    said = outcome.panel(case, call_by=paging.callback_deadline(case), now=now)
+    steps = [*said["next_steps"], *([said["deadline"]] if said["deadline"] else [])]
+    return (f"I have not heard anything, so I will end the call. Your case reference is "
+            f"{texts.spell_ref(case.ref)}. {' '.join(steps)} If a life is at risk, call 999. "
+            "You can also text this number. Goodbye.")
+
+
+def _silence(session: Session, settings: Settings, params: dict[str, str], *, turn: int, silence: int,
+             now: datetime) -> Response:
     """Nothing heard: ask again (the bot's last question), or say goodbye. Never relayed."""
     response = VoiceResponse()
     silence = max(silence, 1)
     if silence >= SILENCES_BEFORE_GOODBYE:
-        _say(response, SILENT_GOODBYE_TEXT)
+        _say(response, _silent_goodbye(session, params.get("CallSid", ""), now=now))
         response.hangup()
     else:
         replies = relay.last_replies(session, params.get("CallSid", ""))

@@ -1,12 +1,16 @@
-"""The web chat: GET /chat (the page) and POST /chat/messages (one turn, relayed like SMS).
+"""The web chat: GET /chat (the page), POST /chat/messages (one turn, relayed like SMS) and
+GET /chat/history (this conversation's turns and outcome, for a reload).
 
 No login: a signed session cookie (itsdangerous, SESSION_SECRET) holds only a random
 conversation id. The page is served by the API, so it is same-origin and not under /api/.
+Every answer carries the conversation's case as a confirmation panel (api/channels/outcome.py),
+read from the database: only a case whose conversation_id is the cookie's conversation.
 """
 from __future__ import annotations
 
 import re
 import secrets
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,11 +21,16 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from api.channels import outcome as outcome_panel
 from api.core.config import Settings
 from api.deps import SessionDep, SettingsDep
-from api.services import relay
+from api.models import Case, ConversationMessage
+from api.services import cases, relay
+from api.services.paging import callback_deadline
 
 HERE = Path(__file__).resolve().parent
 COOKIE = "oh_chat"
@@ -33,6 +42,11 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'se
 router = APIRouter(tags=["chat"], include_in_schema=False)
 router.mount("/static/chat", StaticFiles(directory=HERE / "static"), name="chat-static")
 templates = Jinja2Templates(directory=HERE / "templates")
+
+# GET /chat/history returns at most this many stored turns (the newest), each text cut to
+# HISTORY_TEXT_CHARS: a reload shows the conversation, never an unbounded answer.
+HISTORY_TURNS = 200
+HISTORY_TEXT_CHARS = 4000
 
 # What the page offers before anyone has typed: the same choices as the bot's greeting.
 START_CHOICES = [
@@ -104,5 +118,67 @@ async def chat_message(body: ChatIn, request: Request, response: Response, sessi
     else:
         turn = await run_in_threadpool(partial(relay.settle, session, turn, settings=settings, clock=clock,
                                                phone=None))
-    return {"messages": [r.as_dict() for r in turn.replies if r.text or r.buttons], "status": turn.status,
-            "case_ref": turn.case_ref}
+    messages = [r.as_dict() for r in turn.replies if r.text or r.buttons]
+    status, named = turn.status, turn.case_ref
+    found = await run_in_threadpool(partial(conversation_outcome, session, cid, named, clock()))
+    result: dict[str, Any] = {"messages": messages, "status": status, "case_ref": found["ref"] if found else None}
+    if found:
+        result["outcome"] = found  # only once the conversation has a case: the shape before it is unchanged
+    return result
+
+
+@router.get("/chat/history")
+def chat_history(request: Request, response: Response, session: SessionDep, settings: SettingsDep,
+                 oh_chat: Annotated[str | None, Cookie()] = None) -> dict[str, Any]:
+    """The cookie's conversation only (nothing to name or guess: no parameters), newest
+    HISTORY_TURNS turns; a missing, forged or expired cookie gets an empty history."""
+    response.headers["Cache-Control"] = "no-store"
+    cid = _conversation(settings, oh_chat)
+    if cid is None:
+        return {"turns": [], "truncated": False, "case_ref": None}
+    rows = list(session.scalars(
+        select(ConversationMessage)
+        .where(ConversationMessage.conversation_id == cid, ConversationMessage.channel == "web")
+        .order_by(ConversationMessage.id.desc())
+        .limit(HISTORY_TURNS + 1)
+    ))
+    truncated = len(rows) > HISTORY_TURNS
+    turns = []
+    for row in reversed(rows[:HISTORY_TURNS]):
+        details = row.details or {}
+        if details.get("system"):
+            continue
+        item: dict[str, Any] = {"from": "user" if row.direction == "inbound" else "bot",
+                                "text": row.text[:HISTORY_TEXT_CHARS]}
+        if row.direction == "outbound":
+            item["buttons"] = [{"title": str(b.get("title", ""))[:200], "payload": str(b.get("payload", ""))[:500]}
+                               for b in (details.get("buttons") or [])[:10] if isinstance(b, dict)]
+            if not (item["text"] or item["buttons"]):
+                continue
+        turns.append(item)
+    found = conversation_outcome(session, cid, None, request.app.state.clock())
+    result: dict[str, Any] = {"turns": turns, "truncated": truncated, "case_ref": found["ref"] if found else None}
+    if found:
+        result["outcome"] = found
+    return result
+
+
+def conversation_case(session: Session, cid: str, ref: str | None = None) -> Case | None:
+    """The case this conversation's panel shows: the one the turn named (a safe answer's),
+    else the conversation's newest. Never a case of another conversation."""
+    session.expire_all()  # the action server wrote it in its own transaction, during the turn
+    if ref:
+        try:
+            case = cases.get_by_ref(session, ref)
+        except cases.CaseNotFound:
+            case = None
+        if case is not None and case.conversation_id == cid:
+            return case
+    return session.scalar(select(Case).where(Case.conversation_id == cid).order_by(Case.id.desc()).limit(1))
+
+
+def conversation_outcome(session: Session, cid: str, ref: str | None, now: datetime) -> dict[str, Any] | None:
+    case = conversation_case(session, cid, ref)
+    if case is None:
+        return None
+    return outcome_panel.panel(case, call_by=callback_deadline(case), now=now)

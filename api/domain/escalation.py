@@ -90,3 +90,9 @@ def page_text(*, ref: str, urgency: str, summary: str, callback: str | None, eme
     parts.append(f"Call back: {callback}" if callback else "No call-back number yet: see the case.")
     parts.append(f"Reply ACK {ref} to acknowledge.")
     return " ".join(p for p in parts if p)
+
+
+def call_by(first_sent_at: datetime, ack_seconds: float, steps: int = LAST_STEP) -> datetime:
+    """The time we tell the person to stop waiting (go to A&E or call 111): the whole ladder,
+    every step given its full acknowledgement window, has run by then."""
+    return first_sent_at + timedelta(seconds=ack_seconds * steps)

@@ -1,6 +1,6 @@
 from typing import Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import ValidationError
 
 from api.deps import ApiActor, NowDep, SessionDep, SettingsDep
@@ -13,8 +13,10 @@ from api.schemas import (
     CaseNoteCreate,
     CaseRead,
     CaseStatusChange,
+    AdviceSaid,
     CaseStatusRead,
     CaseUpdate,
+    PersonRequest,
     ReferralAnswers,
     ReferralAnswersCreate,
     SharpsAnswers,
@@ -102,3 +104,25 @@ def change_status(ref: str, body: CaseStatusChange, session: SessionDep, now: No
     cases.change_status(session, case, status=body.status, actor=body.actor, now=now, outcome=body.outcome)
     session.commit()
     return case_read(session, case, now=now)
+
+
+@router.post("/{ref}/person", response_model=CaseRead)
+def request_person(ref: str, body: PersonRequest, session: SessionDep, now: NowDep, settings: SettingsDep,
+                   actor: ApiActor):
+    """The sharps line's "talk to a person": page the on-call ladder on this case, at any hour."""
+    case = cases.get_by_ref(session, ref)
+    try:
+        cases.request_person(session, case, words=body.words, actor=body.actor or actor, now=now, settings=settings)
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    session.commit()
+    return case_read(session, case, now=now)
+
+
+@router.post("/{ref}/said", status_code=status.HTTP_204_NO_CONTENT)
+def advice_said(ref: str, body: AdviceSaid, session: SessionDep, now: NowDep, _: ApiActor) -> None:
+    """What the bot told the person, word for word (the case page marks each item said)."""
+    case = cases.get_by_ref(session, ref)
+    cases.record_said(session, case, items=[i.model_dump() for i in body.items], channel=body.channel,
+                      actor=body.actor, now=now)
+    session.commit()

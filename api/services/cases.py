@@ -17,7 +17,7 @@ from api.core.config import Settings
 from api.domain.case_lifecycle import OPEN_STATUSES
 from api.enums import CaseKind, CaseStatus, Line, PageStatus, Urgency
 from api.models import Case, Organisation
-from api.services import audit, directory, paging, refs
+from api.services import audit, directory, outbox, paging, refs
 from api.services.decisions import decide, is_escalating
 from api.triage import URGENCY_ORDER, raise_only
 
@@ -117,6 +117,7 @@ def update(
     session: Session, case: Case, *, data: dict[str, Any], now: datetime, settings: Settings, actor: str = "api"
 ) -> Case:
     changed: dict[str, Any] = {}
+    old_phone = (case.contact or {}).get("phone")
     if data.get("answers"):
         case.answers = deep_merge(case.answers or {}, data["answers"])
         changed["answers"] = data["answers"]
@@ -134,6 +135,9 @@ def update(
         changed["kind"] = "crisis"
     if "provisional" in data and data["provisional"] is not None:
         case.provisional = bool(data["provisional"])
+    new_phone = (case.contact or {}).get("phone")
+    if new_phone and new_phone != old_phone:
+        _tell_paged_about_number(session, case, new_phone, now=now)
     case.updated_at = now
     audit.log_event(session, case, type="answers_added", actor=actor, now=now,
                     description="answers added", details=changed)
@@ -187,6 +191,58 @@ def _triage(session: Session, case: Case, *, now: datetime, settings: Settings, 
                                 why=f"tier raised to {new_urgency}" if raised else "paging now")
     paging.page_round(session, case, after_step=0, now=now, settings=settings,
                       reason=f"triage {new_urgency}" + (f" (raised from {previous})" if raised and sent else ""))
+
+
+def _tell_paged_about_number(session: Session, case: Case, phone: str, *, now: datetime) -> None:
+    """A page that went out before the caller gave a number said "no call-back number yet":
+    whoever holds it now (waiting to acknowledge, or acknowledged) gets the number."""
+    holders = {p.practitioner.id: p.practitioner for p in case.pages
+               if p.practitioner is not None and p.status in (PageStatus.pending, PageStatus.acknowledged)}
+    for person in holders.values():
+        outbox.enqueue_sms(session, to=person.mobile, body=f"OH HELPLINE {case.ref}: call-back number {phone}.", now=now)
+    if holders:
+        audit.log_event(session, case, type="callback_number_sent", now=now,
+                        description=f"call-back number sent to {', '.join(p.name for p in holders.values())}",
+                        details={"practitioner_ids": sorted(holders)})
+
+
+def request_person(session: Session, case: Case, *, words: str | None, actor: str, now: datetime,
+                   settings: Settings) -> list:
+    """Someone on the sharps line asked to talk to a person. The sharps line is staffed at every
+    hour, so this pages the on-call ladder on this case now (never office hours, never a second
+    case); a page already waiting is left to run, and whoever already accepted is told."""
+    if case.line != Line.sharps:
+        raise ValueError("only the sharps line pages on request; the manager line books a call-back")
+    if case.status == CaseStatus.closed:
+        raise ValueError("the case is closed")
+    audit.log_event(session, case, type="person_requested", actor=actor, now=now,
+                    description="asked to talk to a person", details={"words": (words or "")[:500]})
+    case.updated_at = now
+    pending = [p for p in case.pages if p.status == PageStatus.pending]
+    if pending:
+        return pending
+    accepted = [p for p in case.pages if p.status == PageStatus.acknowledged and p.practitioner is not None]
+    if accepted:
+        callback = (case.contact or {}).get("phone") or "no number yet: see the case"
+        for page in accepted:
+            outbox.enqueue_sms(session, to=page.practitioner.mobile, now=now,
+                               body=f"OH HELPLINE {case.ref}: the caller asked to talk to a person. Call back: {callback}.")
+        return accepted
+    paging.supersede_active(session, case, now=now, why="the caller asked to talk to a person",
+                            statuses=(PageStatus.scheduled,))
+    if case.status == CaseStatus.open:
+        paging.set_status(session, case, CaseStatus.triaged, now=now)
+    return paging.page_round(session, case, after_step=0, now=now, settings=settings,
+                             reason="the caller asked to talk to a person")
+
+
+def record_said(session: Session, case: Case, *, items: list[dict[str, str]], channel: str | None,
+                actor: str, now: datetime) -> None:
+    """What the person was told, word for word: the case page shows each advice item as said or
+    not, so nothing the rules gave can go unsaid without anyone seeing it."""
+    audit.log_event(session, case, type="advice_said", actor=actor, now=now,
+                    description="told the caller: " + ", ".join(i["code"] for i in items),
+                    details={"items": items, "channel": channel})
 
 
 def _not_before(case: Case, decision: dict[str, Any], *, now: datetime, settings: Settings) -> datetime | None:

@@ -152,6 +152,23 @@ class CasePage:
     summary: str
 
 
+def advice_with_said(decision: dict[str, Any] | None, events: list[CaseEvent]) -> list[dict[str, Any]]:
+    """The current advice, each item marked with when the person was told it (None: not yet).
+    First aid is the bot's opening message, so it counts as said when anything was."""
+    said: dict[str, datetime] = {}
+    for event in events:
+        if event.type == "advice_said":
+            for item in (event.details or {}).get("items", []):
+                said.setdefault(item.get("code"), event.created_at)
+    first = min(said.values()) if said else None
+    items = []
+    for advice in (decision or {}).get("advice", []):
+        code = advice.get("code", "")
+        when = said.get(code) or (first if code.startswith("first_aid_") else None)
+        items.append({**advice, "said_at": when})
+    return items
+
+
 def case_page(session: Session, case: Case, *, now: datetime, practitioner_id: int | None = None) -> CasePage:
     from api.services.summary import case_summary
 
@@ -160,7 +177,7 @@ def case_page(session: Session, case: Case, *, now: datetime, practitioner_id: i
     return CasePage(
         case=case, events=events, history=answer_history(events), answers=answer_items(case.answers),
         transcript=transcript(session, case), rules=fired_rules(case.decision),
-        advice=list((case.decision or {}).get("advice", [])), targets=allowed_targets(case),
+        advice=advice_with_said(case.decision, events), targets=allowed_targets(case),
         callbacks=[e for e in events if e.type == "call_back"], released=release(events),
         clock=queue.case_clock(case, now=now), pending_page_id=pending.id if pending else None,
         page_status=queue.latest_page_status(case), summary=case_summary(case, now=now),

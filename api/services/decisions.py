@@ -21,6 +21,11 @@ def decide(*, line: str, kind: str, answers: dict[str, Any], summary: str | None
         decision = decide_sharps(answers, now=now).to_dict()
     else:
         decision = decide_manager(kind, answers, now=now, text=text).to_dict()
+    if line == Line.sharps and kind == CaseKind.advice:
+        # The sharps line is staffed at every hour: a request for a person there pages now.
+        # Office hours belong to the manager line only.
+        decision = {**decision, "urgency": raise_only(decision["urgency"], Urgency.urgent),
+                    "page_on_call": True, "page_not_before": None}
     if crisis and "crisis" not in decision["rules_fired"]:
         crisis_decision = decide_manager(CaseKind.crisis, {"crisis": True}, now=now, text=text).to_dict()
         decision = {

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from api.core import metrics
 from api.core.config import Settings
 from api.domain import case_lifecycle
-from api.domain.escalation import LADDER, LAST_STEP, ack_deadline, page_text, plan_step
+from api.domain.escalation import LADDER, LAST_STEP, ack_deadline, call_by, page_text, plan_step
 from api.enums import CaseStatus, PageStatus, PageTier
 from api.models import Case, Page, Practitioner
 from api.services import audit, outbox, rota
@@ -297,6 +297,16 @@ def page_view(page: Page) -> dict[str, Any]:
         "not_before": page.not_before, "sent_at": page.sent_at, "ack_deadline": page.ack_deadline,
         "acknowledged_at": page.acknowledged_at, "acknowledged_by": page.acknowledged_by,
     }
+
+
+def callback_deadline(case: Case) -> datetime | None:
+    """When the person should stop waiting for a call: counted from the first page that
+    really went out (a held page promises nothing yet). None when nobody has been paged."""
+    sent = [p for p in case.pages if p.sent_at is not None]
+    if not sent:
+        return None
+    first = min(sent, key=lambda p: p.sent_at)
+    return call_by(first.sent_at, first.ack_seconds)
 
 
 def hold_until(now: datetime, seconds: float) -> datetime:

@@ -38,7 +38,7 @@ from api.core.config import Settings
 from api.domain.case_lifecycle import OPEN_STATUSES
 from api.enums import CaseKind, Line
 from api.models import Case, ConversationMessage, OutboxMessage
-from api.services import audit, cases
+from api.services import audit, cases, paging
 from api.services.paging import normalise_number
 
 log = logging.getLogger(__name__)
@@ -47,13 +47,17 @@ ACTOR = "relay"
 
 # What everyone gets when the assistant cannot answer. First aid, the emergency route,
 # and the truth about what happens next (the turn is stored and a case pages on call).
-SAFE_ANSWER = (
+_SAFE_ADVICE = (
     "Sorry, the assistant is not available right now. "
     "If you have had a needlestick, cut, bite or splash: let the wound bleed, wash it with soap and "
     "running water (rinse eyes, mouth or nose with plenty of water), do not scrub or suck it, and cover it. "
     "If in doubt, go to the nearest emergency department now. If a life is at risk, call 999. "
-    "Your message is logged and the on-call practitioner has been told."
 )
+# "Told" only when a page really went out for this message's case; otherwise never "wait".
+SAFE_ANSWER = _SAFE_ADVICE + "Your message is logged and the on-call practitioner has been paged."
+SAFE_ANSWER_NOT_PAGED = (_SAFE_ADVICE + "Your message is kept, but nobody could be alerted automatically, so do "
+                         "not wait for a call: go to A&E or call NHS 111 now. For urgent mental health help, call "
+                         "NHS 111 and choose option 2, or Samaritans free on 116 123.")
 
 # Caller ids Twilio sends when the number is withheld (the keypad spellings of
 # ANONYMOUS, UNAVAILABLE, RESTRICTED, BLOCKED, UNKNOWN) and their plain-word forms.
@@ -212,7 +216,8 @@ def post_to_rasa(settings: Settings, *, sender: str, message: str, metadata: dic
 def _reply_from_row(row: ConversationMessage) -> Reply:
     details = row.details or {}
     buttons = tuple(Button(title=b["title"], payload=b["payload"]) for b in details.get("buttons") or [])
-    return Reply(text=row.text, buttons=buttons)
+    extra = {k: details[k] for k in ("image", "custom", "attachment") if details.get(k) is not None}
+    return Reply(text=row.text, buttons=buttons, extra=extra)
 
 
 def find_turn(session: Session, provider_sid: str) -> ConversationMessage | None:
@@ -437,11 +442,13 @@ def _case_for_safe_answer(session: Session, turn: Turn, *, settings: Settings, n
 def safe_answer(session: Session, turn: Turn, *, settings: Settings, now: datetime, phone: str | None,
                 reason: str) -> Turn:
     """The safe answer for a stored turn, and a case through the API's own triage."""
-    reply = Reply(text=SAFE_ANSWER)
+    reply = Reply(text=SAFE_ANSWER_NOT_PAGED)
     try:
         if not _claim(session, turn, SAFE):
             return _reload(session, turn)
         case = _case_for_safe_answer(session, turn, settings=settings, now=now, phone=phone)
+        if paging.has_sent_pages(case):
+            reply = Reply(text=SAFE_ANSWER)
         turn.inbound.details = {**(turn.inbound.details or {}), "case_ref": case.ref, "safe_reason": reason}
         _store_replies(session, turn, [reply], status=SAFE, now=now, details={"case_ref": case.ref})
         session.commit()

@@ -101,7 +101,7 @@ async def answer_without_database(request: Any, settings: Settings, now: datetim
                          conversation_id=relay.sms_conversation_id(settings.session_secret, phone) if phone
                          else relay.anonymous_conversation_id(settings.session_secret, sid or body))
             keep(settings, entry)
-            replies = [] if texts.keyword(body) == "stop" else [relay.Reply(relay.SAFE_ANSWER)]
+            replies = [] if texts.keyword(body) == "stop" else [relay.Reply(relay.SAFE_ANSWER_NOT_PAGED)]
             from twilio.twiml.messaging_response import MessagingResponse
 
             twiml = MessagingResponse()
@@ -123,7 +123,7 @@ async def answer_without_database(request: Any, settings: Settings, now: datetim
         from twilio.twiml.voice_response import VoiceResponse
 
         twiml = VoiceResponse()
-        voice._say(twiml, relay.SAFE_ANSWER)
+        voice._say(twiml, relay.SAFE_ANSWER_NOT_PAGED)
         twiml.hangup()
         return Response(str(twiml), media_type="application/xml")
     # the web chat
@@ -139,7 +139,7 @@ async def answer_without_database(request: Any, settings: Settings, now: datetim
     entry.update(channel="web", conversation_id=cid, text=text, phone=None,
                  provider_sid=f"web:{cid}:{client_id[:40]}" if client_id else None)
     keep(settings, entry)
-    return JSONResponse({"messages": [{"text": relay.SAFE_ANSWER, "buttons": []}], "status": relay.SAFE,
+    return JSONResponse({"messages": [{"text": relay.SAFE_ANSWER_NOT_PAGED, "buttons": []}], "status": relay.SAFE,
                          "case_ref": None}, headers={"Cache-Control": "no-store"})
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from api.domain.escalation import RotaSnapshot
 from api.models import Case
 from api.services import rota
-from api.services.paging import page_view
+from api.services.paging import callback_deadline, page_view
 from api.services.summary import case_summary
 
 
@@ -26,6 +26,7 @@ def case_read(session: Session, case: Case, *, now: datetime, snapshot: RotaSnap
         "rule_version": case.rule_version,
         "owner": {"id": case.owner.id, "name": case.owner.name} if case.owner else None,
         "pages": [page_view(p) for p in case.pages],
+        "call_by": callback_deadline(case),
         "on_call": {"id": on_call.id, "name": on_call.name, "mobile": on_call.mobile} if on_call else None,
         "summary": case.summary, "outcome": case.outcome,
         "created_at": case.created_at, "updated_at": case.updated_at, "triaged_at": case.triaged_at,

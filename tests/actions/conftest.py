@@ -47,13 +47,25 @@ def settings(monkeypatch):
 def api():
     """Every HTTP call goes to respx; an unmatched call fails the test."""
     with respx.mock(base_url=API_URL, assert_all_called=False, assert_all_mocked=True) as router:
+        # what the person was told is recorded on the case (router.routes["said"] to inspect)
+        router.post(path__regex=r"^/api/cases/[^/]+/said$", name="said").respond(204)
         yield router
 
 
 def case_json(ref: str = "SH-000123", *, line: str = "sharps", kind: str = "exposure",
               urgency: Optional[str] = "urgent", page_on_call: bool = True,
               go_to_ed: bool = False, advice=None, route: Optional[str] = None,
-              page_not_before: Optional[str] = None, decision: bool = True) -> Dict[str, Any]:
+              page_not_before: Optional[str] = None, decision: bool = True,
+              paged: Optional[bool] = None, call_by: str = "2026-11-23T16:00:00+00:00",
+              accepted_by: Optional[str] = None) -> Dict[str, Any]:
+    """A case as the API returns it. Like the API with someone on the rota, an escalating
+    decision that is not held has a page out (`paged=False`: nobody could be paged)."""
+    if paged is None:
+        paged = bool(decision and page_on_call and urgency in ("urgent", "emergency") and not page_not_before)
+    pages = [{"id": 1, "tier": "primary", "attempt": 1, "status": "acknowledged" if accepted_by else "pending",
+              "urgency": urgency, "practitioner": {"id": 1, "name": accepted_by or "Alex Primary", "mobile": "+447700900201"},
+              "not_before": None, "sent_at": "2026-11-23T15:00:00+00:00", "ack_deadline": "2026-11-23T15:15:00+00:00",
+              "acknowledged_at": None, "acknowledged_by": accepted_by}] if paged else []
     return {
         "ref": ref, "line": line, "kind": kind, "status": "triaged", "urgency": urgency,
         "channel": "web", "conversation_id": "conv-123", "organisation": None,
@@ -63,7 +75,7 @@ def case_json(ref: str = "SH-000123", *, line: str = "sharps", kind: str = "expo
             "pep_window_open": None, "advice": advice or [], "rules_fired": [], "rule_version": "t",
             "route": route, "page_not_before": page_not_before,
         } if decision else None,
-        "owner": None, "pages": [], "on_call": None,
+        "owner": None, "pages": pages, "on_call": None, "call_by": call_by if paged else None,
         "created_at": "2026-11-23T15:00:00+00:00", "updated_at": "2026-11-23T15:00:00+00:00",
     }
 

@@ -66,8 +66,9 @@ async def test_stop_mid_sharps_sends_what_we_have_as_final_and_closes_the_form(a
                                   n.SLOT_EXPOSURE_TYPE: "percutaneous", n.SLOT_FLUID: "yes"})
     events = await ActionStop().run(dispatcher, tracker, domain)
     assert body(route.calls.last)["provisional"] is False
-    # an urgent case not yet announced is said as it stops: its page has gone out
-    assert responses(dispatcher) == [n.UTTER_STOPPED, n.UTTER_SHARPS_URGENT_NOW, n.UTTER_STOPPED_CASE_KEPT]
+    # stopping still ends with the outcome so far, what to do and until when, and the reference
+    assert responses(dispatcher) == [n.UTTER_STOPPED, n.UTTER_SHARPS_URGENT_NO_NUMBER, n.UTTER_CALL_BY,
+                                     n.UTTER_STOPPED_CASE_KEPT]
     assert events[0] == SlotSet(n.SLOT_FLUID, None)  # the "yes" to "stop?" is not an answer
     assert events[-2:] == [ActiveLoop(None), SlotSet(n.SLOT_REQUESTED, None)]
 

@@ -54,3 +54,34 @@ async def test_api_down_still_gives_the_emergency_route_first_and_keeps_the_case
     events = await ActionCrisis().run(dispatcher, make_tracker(text=SAID, intent=n.INTENT_CRISIS), domain)
     assert responses(dispatcher) == [n.UTTER_CRISIS, n.UTTER_CRISIS_NOT_PAGED]
     assert slot_events(events)[n.SLOT_PENDING_SYNC]["cases"][0]["kind"] == "crisis"
+
+
+async def test_the_case_records_what_the_guard_read(api, dispatcher, domain):
+    route = api.post("/api/cases").respond(201, json=case_json("SH-000778", kind="crisis", urgency="emergency"))
+    tracker = make_tracker(text="im going to kill him", intent=n.INTENT_CRISIS)
+    tracker.latest_message["crisis_guard"] = {"phrase": "going to kill him", "lexicon_version": "crisis-2026.12.3",
+                                              "whose": "caller"}
+    await ActionCrisis().run(dispatcher, tracker, domain)
+    assert body(route.calls.last)["answers"] == {
+        "crisis": True,
+        "crisis_words": {"phrase": "going to kill him", "whose": "caller", "lexicon_version": "crisis-2026.12.3"},
+    }
+    assert responses(dispatcher) == [n.UTTER_CRISIS, n.UTTER_CRISIS_PAGED]
+
+
+async def test_crisis_words_in_a_referral_open_a_manager_line_case(api, dispatcher, domain):
+    # A present risk mid-referral ("she said she'll kill herself tonight") is the crisis route:
+    # the referral form closes and the crisis case is on the manager line.
+    route = api.post("/api/cases").respond(201, json=case_json("MA-000051", line="manager", kind="crisis",
+                                                               urgency="emergency"))
+    tracker = make_tracker(text="she said she'll kill herself tonight", intent=n.INTENT_CRISIS,
+                           active_loop=n.FORM_REFERRAL, slots={n.SLOT_REQUESTED: n.SLOT_TRIED})
+    events = await ActionCrisis().run(dispatcher, tracker, domain)
+    assert body(route.calls.last)["line"] == "manager"
+    assert events[-2:] == [ActiveLoop(None), SlotSet(n.SLOT_REQUESTED, None)]
+
+
+def test_the_crisis_reply_covers_someone_elses_life_too(domain):
+    # A threat to another person's life is a crisis too: the same reply, 999 first.
+    text = domain["responses"][n.UTTER_CRISIS][0]["text"]
+    assert "anyone else's" in text and "999" in text and "116 123" in text

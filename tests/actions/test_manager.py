@@ -1,6 +1,9 @@
 """Manager line: referral with a consent gate, status look-up, clinician call-back."""
+from pathlib import Path
+
 import httpx
 import pytest
+import yaml
 from rasa_sdk.events import SlotSet
 
 from actions import names as n
@@ -14,12 +17,14 @@ from tests.actions.conftest import CONNECT_ERROR, TIMEOUT, body, calls, case_jso
 ANSWERS = {
     n.SLOT_REFERRAL_CONSENT: "yes", n.SLOT_EMPLOYEE_NAME: "Alex Smith", n.SLOT_EMPLOYEE_ROLE: "receptionist",
     n.SLOT_EMPLOYEE_HOURS: "3 days a week", n.SLOT_REFERRAL_REASON: "mental_health",
-    n.SLOT_ABSENCE_START: "2026-11-03", n.SLOT_ABSENCE_HISTORY: "none", n.SLOT_TRIED: "weekly catch-ups",
+    n.SLOT_REFERRAL_WORK_RELATED: "yes", n.SLOT_ABSENCE_START: "2026-11-03", n.SLOT_ABSENCE_HISTORY: "none", n.SLOT_TRIED: "weekly catch-ups",
     n.SLOT_QUESTIONS_FOR_OH: "when can they return?", n.SLOT_REFERRAL_COMPLEX: "no",
     n.SLOT_ADJUSTMENTS: "none", n.SLOT_APPOINTMENT_TYPE: "phone", n.SLOT_URGENCY_REQUESTED: "routine",
     n.SLOT_ORGANISATION_NAME: "High St Surgery",
 }
-RESET = [SlotSet(s, None) for s in n.REFERRAL_FORM_SLOTS] + [SlotSet(n.SLOT_FORM_RETRIES, None)]
+RESET = [SlotSet(s, None) for s in n.REFERRAL_FORM_SLOTS] + [
+    SlotSet(n.SLOT_REFERRAL_RISK_HISTORY, None), SlotSet(n.SLOT_FORM_RETRIES, None)]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 # -- the consent gate ----------------------------------------------------------------------
@@ -74,6 +79,7 @@ async def test_confirmation_shows_the_referral_in_words(dispatcher, domain):
     assert message["response"] == n.UTTER_ASK_REFERRAL_CONFIRM
     assert message["reason"] == "mental health" and message["appointment_type"] == "phone"
     assert message["absence_start"] == "3 Nov 2026" and message["complex"] == "no"
+    assert message["work_related"] == "yes"
 
 
 # -- submitting ---------------------------------------------------------------------------------------------
@@ -96,7 +102,7 @@ async def test_confirmed_referral_is_posted_and_the_reference_given(api, dispatc
         "line": "manager", "kind": "referral", "conversation_id": "conv-123", "channel": "web",
         "answers": {
             "employee_name": "Alex Smith", "employee_role": "receptionist", "employee_hours": "3 days a week",
-            "consent": True, "consent_reason_explained": True, "reason": "mental_health",
+            "consent": True, "consent_reason_explained": True, "reason": "mental_health", "work_related": True,
             "absence_start": "2026-11-03", "absence_history": "none", "tried": "weekly catch-ups",
             "questions": "when can they return?", "adjustments": "none", "appointment_type": "phone",
             "urgency_requested": "routine", "complex": False, "organisation_name": "High St Surgery",
@@ -260,3 +266,175 @@ async def test_free_text_is_interrupted_only_with_a_cue_word(dispatcher, domain,
                         requested=n.SLOT_TRIED)
     events = await ValidateReferralForm().run(dispatcher, tracker, domain)
     assert (slot_events(events).get(n.SLOT_TRIED) == text) is kept
+
+
+# -- work-related stress or injury: asked, so the API's rule can fire ------------------------------------------
+async def test_the_work_related_question_comes_straight_after_the_reason(dispatcher, domain):
+    assert n.REFERRAL_FORM_SLOTS.index(n.SLOT_REFERRAL_WORK_RELATED) == n.REFERRAL_FORM_SLOTS.index(
+        n.SLOT_REFERRAL_REASON) + 1
+    assert domain["forms"][n.FORM_REFERRAL]["required_slots"] == list(n.REFERRAL_FORM_SLOTS)
+    slots = {k: ANSWERS[k] for k in (n.SLOT_REFERRAL_CONSENT, n.SLOT_EMPLOYEE_NAME, n.SLOT_EMPLOYEE_ROLE,
+                                     n.SLOT_EMPLOYEE_HOURS)}
+    tracker = form_turn(n.FORM_REFERRAL, text="1", slots=slots, referral_reason="1")
+    events = await ValidateReferralForm().run(dispatcher, tracker, domain)
+    assert slot_events(events)[n.SLOT_REQUESTED] == n.SLOT_REFERRAL_WORK_RELATED
+    assert "utter_ask_referral_work_related" in domain["responses"]
+
+
+@pytest.mark.parametrize("text,intent,expected", [
+    ("yes", n.INTENT_AFFIRM, "yes"),
+    ("no", n.INTENT_DENY, "no"),
+    ("yes its stress from work", n.INTENT_INFORM, "yes"),
+    ("not sure", n.INTENT_DONT_KNOW, "unknown"),
+])
+async def test_the_work_related_answer_is_read(dispatcher, domain, text, intent, expected):
+    tracker = form_turn(n.FORM_REFERRAL, text=text, intent=intent, slots={n.SLOT_REFERRAL_CONSENT: "yes"},
+                        referral_work_related=text)
+    events = await ValidateReferralForm().run(dispatcher, tracker, domain)
+    assert slot_events(events)[n.SLOT_REFERRAL_WORK_RELATED] == expected
+    assert slot_events(events)[n.SLOT_REQUESTED] == n.SLOT_EMPLOYEE_NAME  # the next unanswered question
+
+
+@pytest.mark.parametrize("answer,sent", [("yes", True), ("no", False), ("unknown", None), (None, None)])
+def test_the_work_related_answer_is_sent_to_the_api(answer, sent):
+    assert referral_answers({**ANSWERS, n.SLOT_REFERRAL_WORK_RELATED: answer})["work_related"] is sent
+
+
+# -- the employee's past self-harm: the referral goes on, a clinician is told ------------------------------------
+def mark(tracker, whose="past", phrase="overdose"):
+    tracker.latest_message["crisis_guard"] = {"phrase": phrase, "lexicon_version": "crisis-2026.12.3",
+                                              "whose": whose}
+    return tracker
+
+
+PAST = "she took an overdose last year"
+
+
+async def test_past_self_harm_in_an_answer_is_kept_and_the_form_goes_on(dispatcher, domain):
+    slots = {k: ANSWERS[k] for k in n.REFERRAL_FORM_SLOTS[:n.REFERRAL_FORM_SLOTS.index(n.SLOT_ABSENCE_HISTORY)]}
+    tracker = mark(form_turn(n.FORM_REFERRAL, text=PAST, slots=slots, absence_history=PAST))
+    events = await ValidateReferralForm().run(dispatcher, tracker, domain)
+    found = slot_events(events)
+    assert found[n.SLOT_ABSENCE_HISTORY] == PAST                      # the answer is kept
+    assert found[n.SLOT_REQUESTED] == n.SLOT_TRIED                    # and the next question is asked
+    assert found[n.SLOT_REFERRAL_RISK_HISTORY] == {"said": [PAST], "lexicon_version": "crisis-2026.12.3"}
+    assert responses(dispatcher) == [n.UTTER_REFERRAL_RISK_NOTED]
+    noted = domain["responses"][n.UTTER_REFERRAL_RISK_NOTED][0]["text"]
+    for must in ("999", "111", "option 2", "116 123", "carry on with the referral"):
+        assert must in noted
+
+
+async def test_past_self_harm_in_a_choice_answer_is_kept_too(dispatcher, domain):
+    text = "mental health, she has a history of self harm"
+    tracker = mark(form_turn(n.FORM_REFERRAL, text=text, slots={n.SLOT_REFERRAL_CONSENT: "yes"},
+                             referral_reason=text), phrase="self harm")
+    events = await ValidateReferralForm().run(dispatcher, tracker, domain)
+    assert slot_events(events)[n.SLOT_REFERRAL_REASON] == "mental_health"
+    assert slot_events(events)[n.SLOT_REFERRAL_RISK_HISTORY]["said"] == [text]
+
+
+async def test_past_self_harm_in_the_first_message_is_kept_when_the_form_starts(dispatcher, domain):
+    text = "i want to refer my nurse who took an overdose last year"
+    tracker = mark(make_tracker(text=text, intent=n.INTENT_START_REFERRAL, active_loop=n.FORM_REFERRAL,
+                                latest_action=n.FORM_REFERRAL))
+    events = await ValidateReferralForm().run(dispatcher, tracker, domain)
+    assert slot_events(events)[n.SLOT_REFERRAL_RISK_HISTORY]["said"] == [text]
+    assert slot_events(events)[n.SLOT_REQUESTED] == n.SLOT_REFERRAL_CONSENT
+    assert responses(dispatcher) == [n.UTTER_REFERRAL_RISK_NOTED]
+
+
+async def test_the_same_words_are_noted_once(dispatcher, domain):
+    kept = {"said": [PAST], "lexicon_version": "crisis-2026.12.3"}
+    tracker = mark(form_turn(n.FORM_REFERRAL, text=PAST, slots={n.SLOT_REFERRAL_CONSENT: "yes",
+                                                              n.SLOT_REFERRAL_RISK_HISTORY: kept}, tried=PAST))
+    events = await ValidateReferralForm().run(dispatcher, tracker, domain)
+    assert n.SLOT_REFERRAL_RISK_HISTORY not in slot_events(events)
+    assert responses(dispatcher) == []
+
+
+@pytest.mark.parametrize("whose", ["other", "unclear", "caller", None])
+async def test_only_past_words_are_noted(dispatcher, domain, whose):
+    tracker = form_turn(n.FORM_REFERRAL, text="weekly catch ups", slots={n.SLOT_REFERRAL_CONSENT: "yes"},
+                        tried="weekly catch ups")
+    if whose:
+        mark(tracker, whose=whose)
+    events = await ValidateReferralForm().run(dispatcher, tracker, domain)
+    assert n.SLOT_REFERRAL_RISK_HISTORY not in slot_events(events)
+    assert n.UTTER_REFERRAL_RISK_NOTED not in responses(dispatcher)
+
+
+async def test_a_present_risk_is_never_taken_as_an_answer(dispatcher, domain):
+    # The guard forces `crisis` on "she said she'll kill herself tonight": the form rejects
+    # the message and the crisis rule runs (data/rules/crisis.yml), whatever was asked.
+    text = "she said she'll kill herself tonight"
+    tracker = mark(form_turn(n.FORM_REFERRAL, text=text, intent=n.INTENT_CRISIS,
+                             slots={n.SLOT_REFERRAL_CONSENT: "yes"}, requested=n.SLOT_TRIED),
+                   whose="unclear", phrase="kill herself")
+    assert ValidateReferralForm().extract_answer(n.SLOT_TRIED, tracker) == {}
+    events = await ValidateReferralForm().run(dispatcher, tracker, domain)
+    assert n.SLOT_REFERRAL_RISK_HISTORY not in slot_events(events)
+
+
+async def test_the_kept_words_go_with_the_referral_and_the_flag_is_said(api, dispatcher, domain):
+    kept = {"said": [PAST], "lexicon_version": "crisis-2026.12.3"}
+    flagged = case_json("MA-000047", line="manager", kind="referral", urgency="urgent", route="nurse",
+                        page_not_before="2026-11-23T15:00:00+00:00",
+                        advice=[{"code": "referral_queued", "text": "Thank you."},
+                                {"code": "referral_risk_history_flagged", "text": "Flagged."}])
+    route = api.post("/api/cases").respond(201, json=flagged)
+    tracker = make_tracker(slots={**ANSWERS, n.SLOT_REFERRAL_CONFIRM: "yes", n.SLOT_REFERRAL_RISK_HISTORY: kept})
+    events = await ActionReferralSubmit().run(dispatcher, tracker, domain)
+    sent = body(route.calls.last)["answers"]
+    assert sent["risk_history"] == kept and sent["absence_history"] == "none"
+    assert responses(dispatcher)[:2] == [n.UTTER_REFERRAL_SENT, n.UTTER_REFERRAL_RISK_FLAGGED]
+    assert dispatcher.messages[1]["when"] == "as soon as they can"
+    assert SlotSet(n.SLOT_REFERRAL_RISK_HISTORY, None) in events
+
+
+async def test_a_flag_held_to_working_hours_says_when(api, dispatcher, domain):
+    held = case_json("MA-000048", line="manager", kind="referral", urgency="urgent", route="nurse",
+                     page_not_before="2026-11-24T08:00:00+00:00",
+                     advice=[{"code": "referral_risk_history_flagged", "text": "Flagged."}])
+    api.post("/api/cases").respond(201, json=held)
+    await ActionReferralSubmit().run(dispatcher, make_tracker(slots={**ANSWERS, n.SLOT_REFERRAL_CONFIRM: "yes"}),
+                                     domain)
+    assert dispatcher.messages[1]["response"] == n.UTTER_REFERRAL_RISK_FLAGGED
+    assert dispatcher.messages[1]["when"] == "from 24 Nov 2026, 08:00"
+
+
+async def test_no_flag_no_word_about_it(api, dispatcher, domain):
+    api.post("/api/cases").respond(201, json=case_json("MA-000049", line="manager", kind="referral",
+                                                       urgency="routine", route="nurse"))
+    await ActionReferralSubmit().run(dispatcher, make_tracker(slots={**ANSWERS, n.SLOT_REFERRAL_CONFIRM: "yes"}),
+                                     domain)
+    assert n.UTTER_REFERRAL_RISK_FLAGGED not in responses(dispatcher)
+    assert "risk_history" not in referral_answers(ANSWERS)
+
+
+# -- FAQ answers (data/responses/manager_faq.yml) -------------------------------------------------
+def faq(topic):
+    data = yaml.safe_load((ROOT / "data/responses/manager_faq.yml").read_text(encoding="utf-8"))
+    return " ".join(data["responses"][f"utter_manager_faq/{topic}"][0]["text"].split())
+
+
+def test_access_to_work_pays_beyond_the_adjustments_never_instead_of_them():
+    for topic in ("adjustments", "access_to_work"):
+        text = faq(topic)
+        assert "beyond" in text and "never instead of" in text, topic
+        assert "Access to Work" in text.split("Source:")[1], topic  # named as a source
+    assert "may help with the cost" not in faq("adjustments")
+
+
+def test_the_sick_pay_answer_says_what_changed_in_april_2026():
+    text = faq("sick_pay")
+    for must in ("6 April 2026", "first day of sickness absence", "lower earnings limit",
+                 "80% of the employee's average weekly earnings", "flat weekly rate, whichever is lower",
+                 "GOV.UK", "Source:", "Employment Rights Act 2025"):
+        assert must in text, must
+    assert "£" not in text
+
+
+def test_every_faq_answer_names_its_source():
+    data = yaml.safe_load((ROOT / "data/responses/manager_faq.yml").read_text(encoding="utf-8"))
+    for name, variants in data["responses"].items():
+        assert variants[0]["text"].rstrip().split("Source:")[1].strip(), name

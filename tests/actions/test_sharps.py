@@ -11,8 +11,10 @@ from tests.actions.builders import entity, form_turn, make_tracker, responses, s
 from tests.actions.conftest import CONNECT_ERROR, TIMEOUT, body, calls, case_json
 
 SMS = {n.SLOT_CHANNEL: "sms", n.SLOT_NUMBERED_CHOICES: True, n.SLOT_SENDER_PHONE: "+447700900123"}
-# An open case, mid-form: its urgent page was announced when it went out.
-OPEN = {n.SLOT_LINE: "sharps", n.SLOT_CASE_REF: "SH-000123", n.SLOT_ANNOUNCED_URGENCY: "urgent"}
+# An open case, mid-form: its urgent page was announced when it went out, and the number
+# the practitioner will call (asked first once a page is out).
+OPEN = {n.SLOT_LINE: "sharps", n.SLOT_CASE_REF: "SH-000123", n.SLOT_ANNOUNCED_URGENCY: "urgent",
+        n.SLOT_CALLBACK_PHONE: "+447400123456"}
 PEP = {"code": "hiv_pep_urgent", "text": "You may need HIV PEP.", "source": "BHIVA/BASHH PEP guideline 2021"}
 
 
@@ -90,7 +92,8 @@ async def test_a_new_injury_keeps_an_earlier_unsent_case_as_a_case_of_its_own(ap
     events = await ActionSharpsOpenCase().run(dispatcher, tracker, domain)
     assert [body(c)["answers"].get("exposure_type") for c in route.calls] == ["percutaneous", None]
     assert body(route.calls[1])["answers"] == {"fluid": "blood"}
-    assert responses(dispatcher) == [n.UTTER_API_SYNCED, n.UTTER_CASE_OPENED, n.UTTER_SHARPS_URGENT_NOW]
+    assert responses(dispatcher) == [n.UTTER_API_SYNCED, n.UTTER_CASE_OPENED, n.UTTER_SHARPS_URGENT_NOW,
+                                     n.UTTER_CALL_BY]
     assert slot_events(events)[n.SLOT_CASE_REF] == "SH-000200"
 
 
@@ -101,7 +104,8 @@ async def test_time_is_read_and_sent_at_once(api, dispatcher, domain):
     events = await ValidateSharpsForm().run(dispatcher, tracker, domain)
 
     assert responses(dispatcher) == []
-    assert body(route.calls.last) == {"answers": {"occurred_at": "2026-11-23T14:40:00+00:00"}, "provisional": True}
+    assert body(route.calls.last) == {"answers": {"occurred_at": "2026-11-23T14:40:00+00:00"}, "provisional": True,
+                                      "contact": {"phone": "+447400123456"}}
     assert events == [
         SlotSet(n.SLOT_OCCURRED_AT, "2026-11-23T14:40:00+00:00"),
         SlotSet(n.SLOT_FORM_RETRIES, None),
@@ -128,7 +132,8 @@ async def test_second_unreadable_answer_becomes_unknown_and_the_form_moves_on(ap
     assert responses(dispatcher) == [n.UTTER_MARKED_UNKNOWN]
     assert slot_events(events)[n.SLOT_OCCURRED_AT] == n.UNKNOWN
     assert slot_events(events)[n.SLOT_REQUESTED] == n.SLOT_EXPOSURE_TYPE
-    assert body(route.calls.last) == {"answers": {}, "provisional": True}  # unknown time: not sent
+    # unknown time: not sent
+    assert body(route.calls.last) == {"answers": {}, "provisional": True, "contact": {"phone": "+447400123456"}}
 
 
 @pytest.mark.parametrize("slot,text", [
@@ -272,7 +277,7 @@ async def test_kept_answers_are_sent_on_the_next_successful_call(api, dispatcher
     assert calls(api) == [("POST", "/api/cases")]
     assert body(route.calls.last)["answers"] == {"exposure_type": "percutaneous", "fluid": "blood"}
     # the case exists only now: its reference, then its urgency (its page has just gone out)
-    assert responses(dispatcher) == [n.UTTER_API_SYNCED, n.UTTER_SHARPS_URGENT_NOW]
+    assert responses(dispatcher) == [n.UTTER_API_SYNCED, n.UTTER_SHARPS_URGENT_NOW, n.UTTER_CALL_BY]
     assert slot_events(events)[n.SLOT_CASE_REF] == "SH-000321"
     assert slot_events(events)[n.SLOT_PENDING_SYNC] is None
 
@@ -291,9 +296,13 @@ CLOSING = [n.UTTER_SHARPS_SUMMARY, n.UTTER_SUMMARY_CHECK, n.UTTER_INCIDENT_REMIN
 
 # -- call-back number ----------------------------------------------------------------------------------
 async def test_sender_number_is_confirmed(api, dispatcher, domain):
-    tracker = form_turn(n.FORM_SHARPS, text="yes", intent=n.INTENT_AFFIRM, slots={**OPEN, **SMS}, callback_phone="yes")
+    route = api.patch("/api/cases/SH-000123").respond(200, json=case_json())
+    asked = {**OPEN, **SMS, n.SLOT_CALLBACK_PHONE: None}
+    tracker = form_turn(n.FORM_SHARPS, text="yes", intent=n.INTENT_AFFIRM, slots=asked, callback_phone="yes")
     events = await ValidateSharpsForm().run(dispatcher, tracker, domain)
     assert slot_events(events)[n.SLOT_CALLBACK_PHONE] == "+447700900123"
+    # a page is out: the number goes to the case (and the paged practitioner) at once
+    assert body(route.calls.last)["contact"] == {"phone": "+447700900123"}
 
 
 async def test_sender_number_declined_asks_for_another(api, dispatcher, domain):
@@ -312,7 +321,8 @@ async def test_sender_number_declined_asks_for_another(api, dispatcher, domain):
     ("12345", None, ["utter_reask_callback_phone"]),
 ])
 async def test_typed_number_is_validated_as_a_uk_number(api, dispatcher, domain, text, expected, reply):
-    tracker = form_turn(n.FORM_SHARPS, text=text, slots=OPEN, callback_phone=text)
+    api.patch("/api/cases/SH-000123").respond(200, json=case_json())
+    tracker = form_turn(n.FORM_SHARPS, text=text, slots={**OPEN, n.SLOT_CALLBACK_PHONE: None}, callback_phone=text)
     events = await ValidateSharpsForm().run(dispatcher, tracker, domain)
     assert slot_events(events)[n.SLOT_CALLBACK_PHONE] == expected
     assert responses(dispatcher) == reply
@@ -333,9 +343,11 @@ async def test_submit_sends_the_full_history_as_final(api, dispatcher, domain):
         "provisional": False,
         "contact": {"name": "Sam", "role": "practice nurse", "phone": "+447700900123"},
     }
-    assert responses(dispatcher) == [n.UTTER_SHARPS_URGENT, n.UTTER_API_ADVICE] + CLOSING
+    # by text: the advice in one message, its sources once
+    assert responses(dispatcher) == [n.UTTER_SHARPS_URGENT, n.UTTER_CALL_BY, n.UTTER_API_ADVICE_PLAIN,
+                                     n.UTTER_API_ADVICE_SOURCES] + CLOSING
     assert dispatcher.messages[0]["phone"] == "+447700900123"
-    details = dispatcher.messages[2]["details"]
+    details = dispatcher.messages[4]["details"]
     assert details.startswith("when it happened: Mon 23 Nov, 14:40; what happened: needle, sharp or bite")
     assert "the patient's status: hepatitis C" in details and "depth: shallow" in details
     assert details.endswith("incident form done: no")
@@ -358,7 +370,7 @@ async def test_submit_after_an_emergency_only_reminds_and_summarises_what_was_as
     assert responses(dispatcher) == [n.UTTER_SHARPS_EMERGENCY_REMINDER] + CLOSING
     assert dispatcher.messages[1]["details"] == (
         "when it happened: not known; what happened: needle, sharp or bite through the skin; the fluid: blood; "
-        "patient known: known; the patient's status: HIV")
+        "patient known: known; the patient's status: HIV; your call-back number: +447400123456")
 
 
 async def test_first_aid_from_the_api_is_not_repeated(api, dispatcher, domain):
@@ -495,3 +507,78 @@ async def test_an_interruption_after_a_safe_answer_still_interrupts(api, dispatc
     events = await ValidateSharpsForm().run(dispatcher, tracker, domain)
     assert n.UTTER_MISSED_REPLY not in responses(dispatcher)
     assert n.SLOT_SOURCE_BBV not in slot_events(events)  # nothing extracted: Rasa rejects the form
+
+
+# -- delivery: every advice item, the time to stop waiting, the number first ---------------------
+ADVICE = [{"code": f"item_{i}", "text": f"Advice {i}.", "source": "Green Book chapter 18" if i % 2 else "HSE"}
+          for i in range(1, 9)]
+
+
+async def test_every_advice_item_reaches_the_web_with_its_source_and_is_recorded(api, dispatcher, domain):
+    api.patch("/api/cases/SH-000123").respond(200, json=case_json(urgency="urgent", advice=ADVICE))
+    await ActionSharpsSubmit().run(dispatcher, make_tracker(slots={**DONE, n.SLOT_CHANNEL: "web"}), domain)
+    said = [m["advice_text"] for m in dispatcher.messages if m.get("response") == n.UTTER_API_ADVICE]
+    assert said == [a["text"] for a in ADVICE]  # no cap, the API's order
+    assert body(api.routes["said"].calls.last)["items"] == [{"code": a["code"], "text": a["text"]} for a in ADVICE]
+
+
+async def test_by_text_every_item_is_in_one_message_and_each_source_named_once(api, dispatcher, domain):
+    api.patch("/api/cases/SH-000123").respond(200, json=case_json(urgency="urgent", advice=ADVICE))
+    await ActionSharpsSubmit().run(dispatcher, make_tracker(slots=DONE), domain)
+    plain = next(m for m in dispatcher.messages if m.get("response") == n.UTTER_API_ADVICE_PLAIN)
+    assert all(a["text"] in plain["advice_text"] for a in ADVICE)
+    sources = next(m for m in dispatcher.messages if m.get("response") == n.UTTER_API_ADVICE_SOURCES)
+    assert sources["advice_sources"] == "Green Book chapter 18; HSE"
+
+
+async def test_advice_already_said_is_not_said_again(api, dispatcher, domain):
+    api.patch("/api/cases/SH-000123").respond(200, json=case_json(urgency="urgent", advice=ADVICE))
+    said_before = [a["code"] for a in ADVICE[:6]]
+    events = await ActionSharpsSubmit().run(
+        dispatcher, make_tracker(slots={**DONE, n.SLOT_CHANNEL: "web", n.SLOT_ADVICE_SAID: said_before}), domain)
+    said = [m["advice_text"] for m in dispatcher.messages if m.get("response") == n.UTTER_API_ADVICE]
+    assert said == ["Advice 7.", "Advice 8."]
+    assert slot_events(events)[n.SLOT_ADVICE_SAID] == said_before + ["item_7", "item_8"]
+
+
+async def test_an_urgent_decision_is_said_in_its_turn_with_the_time_to_stop_waiting(api, dispatcher, domain):
+    api.patch("/api/cases/SH-000123").respond(200, json=case_json(urgency="urgent", advice=ADVICE[:2]))
+    slots = {**OPEN, n.SLOT_ANNOUNCED_URGENCY: None, n.SLOT_CALLBACK_PHONE: None, n.SLOT_SOURCE_KNOWN: "yes"}
+    tracker = form_turn(n.FORM_SHARPS, text="hep b", entities=[entity("virus", "hbv")], slots=slots,
+                        source_bbv="hep b")
+    events = slot_events(await ValidateSharpsForm().run(dispatcher, tracker, domain))
+    assert responses(dispatcher)[:2] == [n.UTTER_SHARPS_URGENT_NOW, n.UTTER_CALL_BY]
+    assert n.UTTER_API_ADVICE in responses(dispatcher)
+    # the page is out: the number to call is the very next question
+    assert events[n.SLOT_REQUESTED] == n.SLOT_CALLBACK_PHONE
+
+
+async def test_no_more_questions_after_an_emergency_still_asks_for_the_number(api, dispatcher, domain):
+    api.patch("/api/cases/SH-000123").respond(200, json=case_json(urgency="emergency"))
+    slots = {**OPEN, n.SLOT_ANNOUNCED_URGENCY: "emergency", n.SLOT_CALLBACK_PHONE: None,
+             n.SLOT_SOURCE_KNOWN: "yes", n.SLOT_SOURCE_BBV: ["hiv"]}
+    tracker = form_turn(n.FORM_SHARPS, text="no", intent=n.INTENT_DENY, slots=slots, sharps_continue="no")
+    events = slot_events(await ValidateSharpsForm().run(dispatcher, tracker, domain))
+    assert events[n.SLOT_REQUESTED] == n.SLOT_CALLBACK_PHONE
+    answered = {**slots, n.SLOT_SHARPS_CONTINUE: "no"}
+    tracker = form_turn(n.FORM_SHARPS, text="07400 123456", slots=answered, callback_phone="07400 123456")
+    events = slot_events(await ValidateSharpsForm().run(dispatcher, tracker, domain))
+    assert events[n.SLOT_CALLBACK_PHONE] == "+447400123456" and events[n.SLOT_REQUESTED] is None
+
+
+async def test_paged_is_said_only_when_a_page_went_out(api, dispatcher, domain):
+    api.patch("/api/cases/SH-000123").respond(200, json=case_json(urgency="emergency", paged=False))
+    slots = {**OPEN, n.SLOT_ANNOUNCED_URGENCY: None, n.SLOT_SOURCE_KNOWN: "yes"}
+    tracker = form_turn(n.FORM_SHARPS, text="hiv", entities=[entity("virus", "hiv")], slots=slots, source_bbv="hiv")
+    await ValidateSharpsForm().run(dispatcher, tracker, domain)
+    assert responses(dispatcher)[0] == n.UTTER_SHARPS_EMERGENCY_NOT_PAGED
+    assert n.UTTER_CALL_BY not in responses(dispatcher)
+    text = domain["responses"][n.UTTER_SHARPS_EMERGENCY_NOT_PAGED][0]["text"]
+    assert "has been paged" not in text and "A&E" in text
+
+
+async def test_an_urgent_case_nobody_could_be_paged_for_is_told_not_to_wait(api, dispatcher, domain):
+    api.patch("/api/cases/SH-000123").respond(200, json=case_json(urgency="urgent", paged=False))
+    await ActionSharpsSubmit().run(dispatcher, make_tracker(slots=DONE), domain)
+    assert responses(dispatcher)[0] == n.UTTER_SHARPS_URGENT_NOT_PAGED
+    assert n.UTTER_CALL_BY not in responses(dispatcher)

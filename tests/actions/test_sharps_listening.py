@@ -8,7 +8,8 @@ from tests.actions.builders import form_turn, make_tracker, parse_data, response
 from tests.actions.conftest import body, case_json
 
 SMS = {n.SLOT_CHANNEL: "sms", n.SLOT_NUMBERED_CHOICES: True, n.SLOT_SENDER_PHONE: "+447700900123"}
-OPEN = {n.SLOT_LINE: "sharps", n.SLOT_CASE_REF: "SH-000123"}
+# An open case and the number to call back (asked first once a page is out).
+OPEN = {n.SLOT_LINE: "sharps", n.SLOT_CASE_REF: "SH-000123", n.SLOT_CALLBACK_PHONE: "+447400123456"}
 PEP = {"code": "hiv_pep_urgent", "text": "You may need HIV PEP.", "source": "BHIVA/BASHH PEP guideline 2021"}
 
 
@@ -23,8 +24,12 @@ async def test_hiv_source_in_the_first_message_gives_the_emergency_route_in_the_
     tracker = make_tracker(text=text, intent=n.INTENT_REPORT_SHARPS_INJURY, slots=SMS)
     events = slot_events(await ActionSharpsOpenCase().run(dispatcher, tracker, domain))
 
-    assert responses(dispatcher) == [n.UTTER_CASE_OPENED, n.UTTER_SHARPS_EMERGENCY, n.UTTER_API_ADVICE]
-    answers = body(route.calls.last)["answers"]
+    # a text: every advice item in one message, the sources once
+    assert responses(dispatcher) == [n.UTTER_CASE_OPENED, n.UTTER_SHARPS_EMERGENCY, n.UTTER_API_ADVICE_PLAIN,
+                                     n.UTTER_API_ADVICE_SOURCES]
+    assert api.routes["said"].calls.last is not None
+    assert body(api.routes["said"].calls.last)["items"] == [{"code": PEP["code"], "text": PEP["text"]}]
+    answers = body(route.calls[0])["answers"]
     assert answers["exposure_type"] == "percutaneous"
     assert answers["source"]["identified"] is True and answers["source"]["hiv"] == "positive"
     assert answers["device"]["used"] is True
@@ -39,7 +44,8 @@ async def test_an_urgent_case_is_said_in_the_first_reply_once_its_page_has_gone(
     tracker = make_tracker(text="stabbed myself with a used needle, pt has hep c", intent=n.INTENT_REPORT_SHARPS_INJURY,
                            slots=SMS)
     events = slot_events(await ActionSharpsOpenCase().run(dispatcher, tracker, domain))
-    assert responses(dispatcher) == [n.UTTER_CASE_OPENED, n.UTTER_SHARPS_URGENT_NOW]
+    assert responses(dispatcher) == [n.UTTER_CASE_OPENED, n.UTTER_SHARPS_URGENT_NOW, n.UTTER_CALL_BY]
+    assert dispatcher.messages[2]["call_by"] == "16:00"
     assert events[n.SLOT_ANNOUNCED_URGENCY] == "urgent"
     assert events[n.SLOT_SOURCE_BBV] == ["hcv"]
 

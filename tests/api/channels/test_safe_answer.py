@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from api.models import Case, CaseEvent
-from api.services.relay import SAFE_ANSWER, sms_conversation_id
+from api.services.relay import SAFE_ANSWER, SAFE_ANSWER_NOT_PAGED, sms_conversation_id
 from tests.api.channels.conftest import CALLER, all_cases, messages, turns
 from tests.api.factories import standard_rota
 
@@ -30,7 +30,7 @@ def test_sms_gets_the_safe_answer_and_a_case(twilio, rasa, session_factory, sett
     rasa.reply = FAILURES[failure]
     (body,) = messages(twilio.sms("i stabbed myself with a used needle"))
     assert body == SAFE_ANSWER
-    for words in ("bleed", "wash", "emergency department", "999", "logged", "on-call practitioner has been told"):
+    for words in ("bleed", "wash", "emergency department", "999", "logged", "on-call practitioner has been paged"):
         assert words in body
     (case,) = all_cases(session_factory)
     assert (case.line, case.kind, case.channel) == ("sharps", "exposure", "sms")
@@ -122,7 +122,8 @@ def test_web_chat_gets_the_safe_answer_too(anon, rasa, session_factory):
     rasa.reply = FAILURES["error"]
     anon.get("/chat")
     data = anon.post("/chat/messages", json={"text": "blood splashed in my eye"}).json()
-    assert data["status"] == "safe_answer" and data["messages"][0]["text"] == SAFE_ANSWER
+    # nobody on the rota: the answer never says anyone was told
+    assert data["status"] == "safe_answer" and data["messages"][0]["text"] == SAFE_ANSWER_NOT_PAGED
     (case,) = all_cases(session_factory)
     assert case.channel == "web" and case.contact == {} and data["case_ref"] == case.ref
 
@@ -159,7 +160,7 @@ def test_a_real_slow_rasa_is_cut_off_at_the_timeout(app, twilio, session_factory
     finally:
         server.shutdown()
         server.server_close()
-    assert body == SAFE_ANSWER
+    assert body == SAFE_ANSWER_NOT_PAGED  # no rota in this test: nobody could be paged
     assert elapsed < 1.5, elapsed
     assert len(all_cases(session_factory)) == 1
     with session_factory() as s:

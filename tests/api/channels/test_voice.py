@@ -87,6 +87,49 @@ def test_keypad_and_spoken_numbers_pick_the_choice(twilio, rasa, session_factory
     assert inbound[2].details["confidence"] == "0.91" and inbound[3].text == "Two."
 
 
+ADVICE_THEN_QUESTION = [
+    {"text": "Because the source has hepatitis B, you may also need hepatitis B immunoglobulin (HBIG)."},
+    {"custom": {"advice": True}},
+    {"text": "Were you wearing gloves?", "buttons": [{"title": "Yes", "payload": "/affirm"},
+                                                     {"title": "No", "payload": "/deny"}]},
+]
+
+
+def test_spoken_advice_can_be_heard_again_with_star_without_a_turn(twilio, rasa, session_factory):
+    rasa.reply = lambda body: ADVICE_THEN_QUESTION
+    root = twiml(call(twilio))
+    spoken = says(root.find("Gather"))
+    assert spoken[-1] == "To hear the advice again, press star."
+    again = twiml(call(twilio, "/twilio/voice/gather?turn=1", Digits="*"))
+    gather = again.find("Gather")
+    assert any("immunoglobulin" in s for s in says(gather)) and "Were you wearing gloves?" in says(gather)
+    assert gather.get("action") == f"{PUBLIC}/twilio/voice/gather?turn=1"  # the question is still open
+    assert len(rasa.calls) == 1  # star is never relayed
+    call(twilio, "/twilio/voice/gather?turn=1", Digits="1")
+    assert rasa.calls[-1]["message"] == "/affirm"
+
+
+def test_no_star_offer_without_advice(twilio, rasa):
+    rasa.reply = lambda body: ASK_DEVICE
+    assert "To hear the advice again, press star." not in says(twiml(call(twilio)).find("Gather"))
+
+
+def test_silence_on_a_call_with_a_case_ends_with_the_reference_and_what_to_do(twilio, rasa, session_factory, clock,
+                                                                             settings):
+    rasa.reply = lambda body: ASK_DEVICE
+    call(twilio)
+    with session_factory() as s:
+        standard_rota(s, now=clock.now)
+        case = cases.create(s, data={"line": "sharps", "answers": HIV_NEEDLESTICK, "conversation_id": CALL_SID},
+                            now=clock.now, settings=settings)
+        s.commit()
+        ref = case.ref
+    root = twiml(call(twilio, "/twilio/voice/gather?turn=1&silence=3"))
+    goodbye = root.find("Say").text
+    assert " ".join(ch for ch in ref if ch.isalnum()) in goodbye
+    assert "Go to A&E now." in goodbye and "999" in goodbye
+
+
 def _turns(session_factory):
     with session_factory() as s:
         return list(s.scalars(select(ConversationMessage).order_by(ConversationMessage.id)))
@@ -108,7 +151,8 @@ def test_rasa_down_on_a_call_gives_the_safe_answer_and_a_case(twilio, rasa, sess
     rasa.reply = lambda body: (_ for _ in ()).throw(httpx.ConnectError("refused"))
     call(twilio)
     root = twiml(call(twilio, "/twilio/voice/gather?turn=1", SpeechResult="a needle went into my thumb"))
-    assert "on-call practitioner has been told" in " ".join(says(root))
+    # no rota in this test: nobody was paged, so nobody is said to have been told
+    assert "do not wait for a call" in " ".join(says(root))
     assert root.find("Gather") is not None  # the caller can still say more
     (case,) = all_cases(session_factory)
     assert case.channel == "voice" and case.conversation_id == CALL_SID and case.contact == {"phone": CALLER}

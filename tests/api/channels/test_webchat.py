@@ -3,11 +3,15 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 
+from api.channels import webchat
 from api.main import create_app
 from api.models import ConversationMessage
+from api.services import cases
 from tests.api.channels.conftest import count, turns
+from tests.api.factories import HIV_NEEDLESTICK, standard_rota
 
 
 def test_page_is_accessible_and_shows_the_emergency_route_and_privacy(anon):
@@ -92,3 +96,141 @@ def test_only_json_is_accepted(anon, rasa, session_factory):
     assert response.status_code == 422
     assert anon.post("/chat/messages", json={"text": ""}).status_code == 422
     assert count(session_factory, ConversationMessage) == 0
+
+
+# --- the outcome panel and the history -------------------------------------------------------
+
+def _open_case(session_factory, settings, clock, cid, answers, **extra):
+    with session_factory() as s:
+        case = cases.create(s, data={"line": "sharps", "channel": "web", "conversation_id": cid,
+                                     "answers": answers, **extra}, now=clock.now, settings=settings)
+        s.commit()
+        return case.ref
+
+
+def _case_opening_rasa(session_factory, settings, clock, answers, **extra):
+    """Rasa whose action opens the case during the turn (as action_sharps_open_case does)."""
+    def reply(body):
+        ref = _open_case(session_factory, settings, clock, body["sender"], answers, **extra)
+        return [{"text": "Let it bleed."}, {"text": f"Go to A&E now. Your case reference is {ref}."},
+                {"text": "How would you rate this chat, 1 to 5?"}]
+    return reply
+
+
+def test_the_reply_carries_the_outcome_of_the_conversations_case(anon, rasa, session_factory, settings, clock):
+    with session_factory() as s:
+        standard_rota(s, now=clock.now)
+    rasa.reply = _case_opening_rasa(session_factory, settings, clock, HIV_NEEDLESTICK,
+                                    contact={"name": "Sam Jones", "phone": "07700 900555"})
+    data = anon.post("/chat/messages", json={"text": "needlestick, patient is HIV positive"}).json()
+    assert data["case_ref"] == "SH-000001"
+    assert data["outcome"] == {
+        "ref": "SH-000001", "urgency": "emergency", "urgency_words": "Emergency",
+        "next_steps": ["Go to A&E now.", "The on-call OH practitioner has also been paged and will call you."],
+        "call_by": "2026-11-23T14:20:00+00:00",  # the first page (14:00) + 4 ladder steps of 5 minutes
+        "deadline": "If nobody has called by 14:20, go to A&E or call NHS 111.",
+        "closed": False,
+    }
+    assert "Sam" not in str(data["outcome"]) and "900555" not in str(data["outcome"])
+
+
+def test_urgent_with_nobody_paged_never_promises_a_call(anon, rasa, session_factory, settings, clock):
+    rasa.reply = _case_opening_rasa(session_factory, settings, clock, {
+        **HIV_NEEDLESTICK, "source": {"identified": True, "hbv": "positive"}})  # nobody on the rota
+    got = anon.post("/chat/messages", json={"text": "patient has hep b"}).json()["outcome"]
+    assert got["urgency"] == "urgent" and got["deadline"] is None and got["call_by"] is None
+    assert not any("call you" in step for step in got["next_steps"])
+
+
+def test_the_deadline_comes_from_the_case_view(client, anon, rasa, session_factory, settings, clock):
+    with session_factory() as s:
+        standard_rota(s, now=clock.now)
+    rasa.reply = _case_opening_rasa(session_factory, settings, clock, {
+        **HIV_NEEDLESTICK, "source": {"identified": True, "hbv": "positive"}})
+    got = anon.post("/chat/messages", json={"text": "patient has hep b"}).json()["outcome"]
+    view = client.get(f"/api/cases/{got['ref']}").json()
+    assert got["urgency"] == "urgent" and view["call_by"].startswith("2026-11-23T15:00:00")  # 4 x 15 minutes
+    assert got["deadline"] == "If nobody has called by 15:00, go to A&E or call NHS 111."
+
+
+def test_another_conversations_case_is_never_shown(anon, rasa, session_factory, settings, clock):
+    _open_case(session_factory, settings, clock, "web-" + "0" * 32, HIV_NEEDLESTICK)
+    data = anon.post("/chat/messages", json={"text": "hello"}).json()
+    assert "outcome" not in data and data["case_ref"] is None
+    mine = rasa.calls[0]["sender"]
+    with session_factory() as s:
+        # Even named (as a safe answer's turn names its case), a case of another conversation is not shown.
+        assert webchat.conversation_case(s, mine, "SH-000001") is None
+        assert webchat.conversation_case(s, "web-" + "0" * 32, "SH-000001").ref == "SH-000001"
+
+
+def test_the_newest_case_of_the_conversation_is_shown(anon, rasa, session_factory, settings, clock):
+    anon.post("/chat/messages", json={"text": "hello"})
+    cid = rasa.calls[0]["sender"]
+    _open_case(session_factory, settings, clock, cid, {"exposure_type": "percutaneous"})
+    _open_case(session_factory, settings, clock, cid, HIV_NEEDLESTICK)
+    assert anon.post("/chat/messages", json={"text": "and?"}).json()["outcome"]["ref"] == "SH-000002"
+
+
+def test_history_is_the_cookies_conversation_in_order(anon, rasa, session_factory, settings, clock):
+    rasa.reply = lambda body: [{"text": f"answer to {body['message']}",
+                                "buttons": [{"title": "Yes", "payload": "/affirm"}]}]
+    empty = anon.get("/chat/history")
+    assert empty.json() == {"turns": [], "truncated": False, "case_ref": None}
+    assert empty.headers["cache-control"] == "no-store"
+    anon.get("/chat")
+    anon.post("/chat/messages", json={"text": "I've had a needlestick", "payload": "/choose_sharps_line"})
+    anon.post("/chat/messages", json={"text": "Yes", "payload": "/affirm"})
+    _open_case(session_factory, settings, clock, rasa.calls[0]["sender"], HIV_NEEDLESTICK)
+    history = anon.get("/chat/history")
+    assert history.status_code == 200 and history.headers["cache-control"] == "no-store"
+    yes = [{"title": "Yes", "payload": "/affirm"}]
+    data = history.json()
+    assert data["turns"] == [
+        {"from": "user", "text": "I've had a needlestick"},
+        {"from": "bot", "text": "answer to /choose_sharps_line", "buttons": yes},
+        {"from": "user", "text": "Yes"},
+        {"from": "bot", "text": "answer to /affirm", "buttons": yes},
+    ]
+    assert data["case_ref"] == "SH-000001" and data["outcome"]["urgency"] == "emergency"
+    assert data["truncated"] is False
+
+
+def test_history_is_empty_for_a_missing_forged_or_other_cookie(app, anon, rasa, session_factory):
+    anon.post("/chat/messages", json={"text": "needle in my thumb"})
+    mine = rasa.calls[0]["sender"]
+    assert len(anon.get("/chat/history").json()["turns"]) == 2
+    with TestClient(app) as stranger:
+        assert stranger.get("/chat/history").json()["turns"] == []
+        stranger.cookies.set("oh_chat", '{"cid": "%s"}' % mine, path="/chat")  # unsigned
+        assert stranger.get("/chat/history").json() == {"turns": [], "truncated": False, "case_ref": None}
+        stranger.get("/chat")  # a conversation of its own
+        assert stranger.get("/chat/history").json()["turns"] == []
+    # No way to name a conversation: query strings are ignored.
+    with TestClient(app) as stranger:
+        assert stranger.get(f"/chat/history?cid={mine}&conversation_id={mine}").json()["turns"] == []
+
+
+def test_an_expired_cookie_has_no_history(anon, rasa, settings, monkeypatch):
+    anon.post("/chat/messages", json={"text": "hello"})
+    assert anon.get("/chat/history").json()["turns"]
+    monkeypatch.setattr(webchat, "COOKIE_MAX_AGE", -1)
+    assert anon.get("/chat/history").json()["turns"] == []
+
+
+def test_history_is_bounded(anon, rasa, monkeypatch):
+    monkeypatch.setattr(webchat, "HISTORY_TURNS", 3)
+    monkeypatch.setattr(webchat, "HISTORY_TEXT_CHARS", 10)
+    rasa.reply = lambda body: [{"text": "a long answer " * 50}]
+    for text in ("one", "two", "three"):
+        anon.post("/chat/messages", json={"text": text})
+    data = anon.get("/chat/history").json()
+    assert data["truncated"] is True
+    assert data["turns"] == [{"from": "bot", "text": "a long ans", "buttons": []},
+                             {"from": "user", "text": "three"},
+                             {"from": "bot", "text": "a long ans", "buttons": []}]
+
+
+@pytest.mark.parametrize("method", ["post", "put", "delete"])
+def test_history_is_read_only(anon, method):
+    assert getattr(anon, method)("/chat/history").status_code == 405

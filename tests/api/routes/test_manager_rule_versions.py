@@ -1,5 +1,5 @@
 """A case names the rules version that decided it: new decisions use the newest manager rules
-(manager-2026.11.2, bank holidays outside working hours); a decision made under an older version
+(manager-2026.11.2 on: bank holidays outside working hours); a decision made under an older version
 keeps naming it, and is still explained from that version's file."""
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from api.triage import decide_manager, load_manager_rules
 from tests.api.factories import standard_rota
 
 LONDON = ZoneInfo("Europe/London")
+NEWEST = load_manager_rules().version
 CLINICIAN_REQUEST = {"line": "manager", "kind": "advice", "answers": {"topic": "fitness", "question": "Can he drive?"}}
 
 
@@ -32,7 +33,7 @@ def _page_times(body) -> list[tuple[str, str]]:
 
 def test_a_new_decision_uses_the_newest_rules_and_waits_past_the_bank_holidays(client, christmas_eve):
     body = client.post("/api/cases", json=CLINICIAN_REQUEST).json()
-    assert body["rule_version"] == body["decision"]["rule_version"] == "manager-2026.11.2"
+    assert body["rule_version"] == body["decision"]["rule_version"] == NEWEST
     # Fri 25 Dec and Mon 28 Dec (Boxing Day substitute) are bank holidays: Tuesday 08:00.
     assert body["decision"]["page_not_before"] == "2026-12-29T08:00:00+00:00"
     assert [status for status, _ in _page_times(body)] == ["scheduled"]
@@ -59,7 +60,7 @@ def test_an_older_decision_keeps_naming_its_version(client, session, christmas_e
     # New answers are a new decision, by the current rules; the audit trail keeps both.
     christmas_eve.advance(minutes=5)
     patched = client.patch(f"/api/cases/{ref}", json={"answers": {"question": "Can he drive a van?"}}).json()
-    assert patched["rule_version"] == patched["decision"]["rule_version"] == "manager-2026.11.2"
+    assert patched["rule_version"] == patched["decision"]["rule_version"] == NEWEST
     assert patched["decision"]["page_not_before"] == "2026-12-29T08:00:00+00:00"
     triaged = [e for e in client.get(f"/api/cases/{ref}/events").json() if e["type"] == "triaged"]
-    assert [e["details"]["decision"]["rule_version"] for e in triaged] == ["manager-2026.11.1", "manager-2026.11.2"]
+    assert [e["details"]["decision"]["rule_version"] for e in triaged] == ["manager-2026.11.1", NEWEST]
