@@ -401,6 +401,11 @@ class ActionSharpsOpenCase(Action):
         return [SlotSet(k, v) for k, v in updates.items()]
 
 
+# Once a page is out these still come before the call-back number: any of them can still
+# make it an emergency (the time, the route, the fluid, the source and its risks).
+ASKED_BEFORE_THE_NUMBER = frozenset({n.SLOT_CONFIRM_CHANGE, n.SLOT_OCCURRED_AT, n.SLOT_EXPOSURE_TYPE, n.SLOT_FLUID,
+                                     n.SLOT_FLUID_BLOOD, n.SLOT_SOURCE_KNOWN, n.SLOT_SOURCE_BBV, n.SLOT_SOURCE_RISK,
+                                     n.SLOT_SHARPS_CONTINUE})
 CLEAN_SHARP_SKIPS = frozenset({n.SLOT_FLUID, n.SLOT_FLUID_BLOOD, n.SLOT_SOURCE_KNOWN, n.SLOT_SOURCE_BBV,
                                n.SLOT_SOURCE_RISK, n.SLOT_DEVICE_KIND, n.SLOT_DEVICE_IN_VESSEL,
                                n.SLOT_VISIBLE_BLOOD, n.SLOT_INJURY_DEEP})
@@ -497,10 +502,11 @@ class ValidateSharpsForm(HelplineFormValidation):
         required = [s for s in domain_slots if self.applies(s, slots)]
         paged = slots.get(n.SLOT_ANNOUNCED_URGENCY) in (URGENT, EMERGENCY)
         if paged and n.SLOT_CALLBACK_PHONE in required:
-            # A page went out: the number to call is the next question (after "shall I
-            # change it?"), and is asked even if the person wants no more questions.
+            # A page went out: the number to call comes straight after the questions that can
+            # still send the person to A&E, and is asked even if they want no more questions.
             required.remove(n.SLOT_CALLBACK_PHONE)
-            required.insert(1 if n.SLOT_CONFIRM_CHANGE in required else 0, n.SLOT_CALLBACK_PHONE)
+            at = next((i for i, s in enumerate(required) if s not in ASKED_BEFORE_THE_NUMBER), len(required))
+            required.insert(at, n.SLOT_CALLBACK_PHONE)
         if n.SLOT_SHARPS_CONTINUE in required and n.SLOT_CONFIRM_CHANGE not in required:
             # Right after an emergency is announced, ask this before anything else;
             # "no" ends the form with what we have (and the call-back number).

@@ -543,13 +543,19 @@ async def test_advice_already_said_is_not_said_again(api, dispatcher, domain):
 
 async def test_an_urgent_decision_is_said_in_its_turn_with_the_time_to_stop_waiting(api, dispatcher, domain):
     api.patch("/api/cases/SH-000123").respond(200, json=case_json(urgency="urgent", advice=ADVICE[:2]))
-    slots = {**OPEN, n.SLOT_ANNOUNCED_URGENCY: None, n.SLOT_CALLBACK_PHONE: None, n.SLOT_SOURCE_KNOWN: "yes"}
+    slots = {**OPEN, n.SLOT_ANNOUNCED_URGENCY: None, n.SLOT_CALLBACK_PHONE: None, n.SLOT_SOURCE_KNOWN: "yes",
+             n.SLOT_OCCURRED_AT: "2026-11-23T14:40:00+00:00", n.SLOT_EXPOSURE_TYPE: "percutaneous",
+             n.SLOT_FLUID: "blood"}
     tracker = form_turn(n.FORM_SHARPS, text="hep b", entities=[entity("virus", "hbv")], slots=slots,
                         source_bbv="hep b")
     events = slot_events(await ValidateSharpsForm().run(dispatcher, tracker, domain))
     assert responses(dispatcher)[:2] == [n.UTTER_SHARPS_URGENT_NOW, n.UTTER_CALL_BY]
     assert n.UTTER_API_ADVICE in responses(dispatcher)
-    # the page is out: the number to call is the very next question
+    # the page is out: the number comes straight after the questions that can still mean A&E
+    assert events[n.SLOT_REQUESTED] == n.SLOT_SOURCE_RISK
+    slots.update({n.SLOT_SOURCE_BBV: ["hbv"], n.SLOT_ANNOUNCED_URGENCY: "urgent"})
+    tracker = form_turn(n.FORM_SHARPS, text="5", slots=slots, source_risk="5")
+    events = slot_events(await ValidateSharpsForm().run(dispatcher, tracker, domain))
     assert events[n.SLOT_REQUESTED] == n.SLOT_CALLBACK_PHONE
 
 
