@@ -720,6 +720,29 @@ def summary_details(slots: Mapping[str, Any], domain: DomainDict) -> str:
     return "; ".join(parts)
 
 
+async def say_outcome(case: Case, slots: Mapping[str, Any], dispatcher: CollectingDispatcher, outbox: Outbox,
+                      channel: Optional[str], sender_phone: Optional[str]) -> Dict[str, Any]:
+    """The outcome with what happens next and until when, then every advice item not said yet."""
+    if case.urgency == EMERGENCY:
+        if slots.get(n.SLOT_ANNOUNCED_URGENCY) == EMERGENCY:
+            dispatcher.utter_message(response=n.UTTER_SHARPS_EMERGENCY_REMINDER, case_ref=case.ref)
+            return await say_advice(case, slots, dispatcher, outbox, channel)
+        return await announce_urgency(case, slots, dispatcher, outbox, channel)
+    phone = phone_text(slots.get(n.SLOT_CALLBACK_PHONE)) or sender_phone
+    if case.urgency == URGENT:
+        if not case.pages_sent:
+            dispatcher.utter_message(response=n.UTTER_SHARPS_URGENT_NOT_PAGED, case_ref=case.ref)
+        elif phone:
+            dispatcher.utter_message(response=n.UTTER_SHARPS_URGENT, phone=phone)
+        else:
+            dispatcher.utter_message(response=n.UTTER_SHARPS_URGENT_NO_NUMBER)
+        say_call_by(case, dispatcher)
+    else:
+        dispatcher.utter_message(response=n.UTTER_SHARPS_ROUTINE)
+    updates = await say_advice(case, slots, dispatcher, outbox, channel)
+    return {n.SLOT_ANNOUNCED_URGENCY: case.urgency, **updates}
+
+
 async def send_final(tracker: Tracker, dispatcher: CollectingDispatcher) -> Dict[str, Any]:
     """The answers so far go as final; the person hears the outcome, what happens next and
     until when (or the safe advice if the API is down). Used at the end and on "stop"."""
@@ -732,8 +755,8 @@ async def send_final(tracker: Tracker, dispatcher: CollectingDispatcher) -> Dict
     updates: Dict[str, Any] = {}
     if result.case is not None:
         outbox.announce_synced(dispatcher)
-        updates.update(await ActionSharpsSubmit.outcome(result.case, slots, dispatcher, outbox,
-                                                        conversation_channel(tracker), conversation_phone(tracker)))
+        updates.update(await say_outcome(result.case, slots, dispatcher, outbox, conversation_channel(tracker),
+                                         conversation_phone(tracker)))
     else:
         updates.update(give_safe_advice(dispatcher, slots))
     updates.update(outbox.slots())
@@ -759,29 +782,6 @@ class ActionSharpsSubmit(Action):
         dispatcher.utter_message(response=n.UTTER_EAP_OFFER)
         dispatcher.utter_message(response=n.UTTER_ASK_RATING)
         return [SlotSet(k, v) for k, v in updates.items()]
-
-    @staticmethod
-    async def outcome(case: Case, slots: Mapping[str, Any], dispatcher: CollectingDispatcher, outbox: Outbox,
-                      channel: Optional[str], sender_phone: Optional[str]) -> Dict[str, Any]:
-        """The outcome with what happens next and until when, then every advice item not said yet."""
-        if case.urgency == EMERGENCY:
-            if slots.get(n.SLOT_ANNOUNCED_URGENCY) == EMERGENCY:
-                dispatcher.utter_message(response=n.UTTER_SHARPS_EMERGENCY_REMINDER, case_ref=case.ref)
-                return await say_advice(case, slots, dispatcher, outbox, channel)
-            return await announce_urgency(case, slots, dispatcher, outbox, channel)
-        phone = phone_text(slots.get(n.SLOT_CALLBACK_PHONE)) or sender_phone
-        if case.urgency == URGENT:
-            if not case.pages_sent:
-                dispatcher.utter_message(response=n.UTTER_SHARPS_URGENT_NOT_PAGED, case_ref=case.ref)
-            elif phone:
-                dispatcher.utter_message(response=n.UTTER_SHARPS_URGENT, phone=phone)
-            else:
-                dispatcher.utter_message(response=n.UTTER_SHARPS_URGENT_NO_NUMBER)
-            say_call_by(case, dispatcher)
-        else:
-            dispatcher.utter_message(response=n.UTTER_SHARPS_ROUTINE)
-        updates = await say_advice(case, slots, dispatcher, outbox, channel)
-        return {n.SLOT_ANNOUNCED_URGENCY: case.urgency, **updates}
 
 
 # -- corrections ("actually it was yesterday") ----------------------------------------------

@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -111,16 +111,7 @@ class Outbox:
 
     async def update_case(self, ref: str, body: Dict[str, Any]) -> SendResult:
         """PATCH a case that already exists (not queued when the API is down)."""
-        flushed = await self._flush()
-        if flushed.unavailable:
-            return flushed
-        try:
-            return SendResult(case=await self.api.update_case(ref, body))
-        except ApiUnavailable:
-            return SendResult(unavailable=True)
-        except ApiRejected as exc:
-            logger.warning("update of %s refused: %s", ref, exc)
-            return SendResult(rejected=exc)
+        return await self._send_now(lambda: self.api.update_case(ref, body), f"update of {ref}")
 
     async def add_note(self, ref: Optional[str], note: str, rating: Optional[int] = None) -> SendResult:
         item: Dict[str, Any] = {"ref": ref, "note": note}
@@ -137,15 +128,19 @@ class Outbox:
     async def request_person(self, ref: str, words: Optional[str]) -> SendResult:
         """Page on-call on the sharps case now ("talk to a person"). Never queued: if it cannot
         be sent now, the caller is told to go to A&E or call 111 instead of waiting."""
+        return await self._send_now(lambda: self.api.request_person(ref, words), f"request for a person on {ref}")
+
+    async def _send_now(self, call: Callable[[], Awaitable[Case]], what: str) -> SendResult:
+        """What is waiting first, then one call that is not kept for later if it fails."""
         flushed = await self._flush()
         if flushed.unavailable:
             return flushed
         try:
-            return SendResult(case=await self.api.request_person(ref, words))
+            return SendResult(case=await call())
         except ApiUnavailable:
             return SendResult(unavailable=True)
         except ApiRejected as exc:
-            logger.warning("request for a person on %s refused: %s", ref, exc)
+            logger.warning("%s refused: %s", what, exc)
             return SendResult(rejected=exc)
 
     def slots(self) -> Dict[str, Any]:
