@@ -65,30 +65,34 @@ def _ordered(values, order: Sequence[str]) -> list:
     return [v for v in order if v in set(values)]
 
 
-def _viruses(values) -> Tuple[set, set]:
-    """(positive viruses, viruses with a stated negative test)."""
+def _viruses(values) -> Tuple[set, set, set]:
+    """(positive viruses, suspected ones, viruses with a stated negative test)."""
     values = set(values or [])
     positive = {v for v in VIRUSES if v in values}
+    suspected = {v for v in VIRUSES if f"{v}_suspected" in values} - positive
     negative = {v for v in VIRUSES if f"{v}_negative" in values or "none" in values}
-    return positive, negative
+    return positive, suspected, negative
 
 
 def merge_bbv(current: list, heard: list) -> Tuple[Optional[list], bool]:
-    """(the new list or None for no change, whether a lowering change needs confirming)."""
+    """(the new list or None for no change, whether a lowering change needs confirming).
+    A suspicion counts like a positive here: a later negative about it is confirmed first."""
     if heard == [n.UNKNOWN]:
         return None, False
-    had_pos, had_neg = _viruses(current)
-    new_pos, new_neg = _viruses(heard)
-    if new_neg & had_pos:
+    had_pos, had_sus, had_neg = _viruses(current)
+    new_pos, new_sus, new_neg = _viruses(heard)
+    if new_neg & (had_pos | had_sus):
         return None, True
     positive = had_pos | new_pos
-    negative = (had_neg | new_neg) - positive
-    if not (positive or negative):
+    suspected = (had_sus | new_sus) - positive
+    negative = (had_neg | new_neg) - positive - suspected
+    if not (positive or suspected or negative):
         return None, False
     if negative == set(VIRUSES):
         merged = ["none"]
     else:
-        merged = sorted(positive, key=VIRUSES.index) + [f"{v}_negative" for v in VIRUSES if v in negative]
+        merged = sorted(positive, key=VIRUSES.index) + [f"{v}_suspected" for v in VIRUSES if v in suspected] \
+            + [f"{v}_negative" for v in VIRUSES if v in negative]
     merged = _ordered(merged, BBV_ORDER)
     return (merged if merged != _ordered(current, BBV_ORDER) else None), False
 

@@ -48,7 +48,8 @@ YES, NO = n.YES, n.NO
 MAX_CHARS = 2000
 X = "-"  # spoken for, no fact (a negation, or another person's words)
 
-BBV_ORDER = ("hiv", "hiv_negative", "hbv", "hbv_negative", "hcv", "hcv_negative", "none", "unknown")
+BBV_ORDER = ("hiv", "hiv_suspected", "hiv_negative", "hbv", "hbv_suspected", "hbv_negative", "hcv", "hcv_suspected",
+             "hcv_negative", "none", "unknown")
 RISK_ORDER = ("injecting_drug_use", "high_prevalence_country", "msm", "known_viraemic", "other")
 _VIRUS_CODE = {"hiv": "hiv", "hep b": "hbv", "hep c": "hcv"}
 
@@ -699,7 +700,9 @@ KNOWN_ROWS = (
 )
 
 # --------------------------------------------------------------------------- the source's viruses
-# bbv values: "pos" (has, or is suspected to have, the viruses in group v), "neg" (a stated
+# bbv values: "pos" (has the viruses in group v, as far as the person knows or was told),
+# "sus" (might have them: a suspicion, which is triaged like a positive but is not a known
+# positive source for RIDDOR), "neg" (a stated
 # negative test for them), "none" (tested negative for everything), "unk" (a hedge or a
 # denial without a test).
 _FILL = (r"(?:is |are |was |were |test |tests |tested |testing |screen |screened |screening |result |results |"
@@ -727,9 +730,14 @@ BBV_ROWS = (
     R(r"(?:might|may|could|possibly|probably|likely|maybe|potentially|perhaps|suspected|suspect|suspects|"
       r"suspected of|suspicion of|query|querying|queried|possible|probable|presumed|assumed|risk of having|"
       r"likely to have) (?:also |well |be |have |has |got |carry |carries |have got |be a carrier of |be positive "
-      r"for |been exposed to |have had |of |having )*(?P<v><VL>)", bbv="pos"),
-    R(r"(?:think|thinks|believe|believes|told|said|says|heard|reckon|apparently) (?:that )?(?:he|she|they|the "
+      r"for |been exposed to |have had |of |having )*(?P<v><VL>)", bbv="sus"),
+    R(r"(?:think|thinks|believe|believes|reckon|suspect) (?:that )?(?:he|she|they|the "
       r"patient|patient|the source) (?:has|have|is|got|s got|might have|may have|carries|had) (?P<v><VL>)",
+      bbv="sus"),
+    R(r"(?:told|said|says|heard|apparently) (?:that )?(?:he|she|they|the patient|patient|the source) "
+      r"(?:might have|may have|could have) (?P<v><VL>)", bbv="sus"),
+    R(r"(?:told|said|says|heard|apparently) (?:that )?(?:he|she|they|the "
+      r"patient|patient|the source) (?:has|have|is|got|s got|carries|had) (?P<v><VL>)",
       bbv="pos"),
     R(r"(?P<v><VL>) (?:<W>){0,2}?(?:undetectable|viral load)", bbv="pos"),
     # a stated negative test
@@ -1145,6 +1153,7 @@ def _viruses(hit: _Hit) -> List[str]:
 
 def _source_bbv(t: _Text, hits: Sequence[_Hit]) -> Optional[Heard]:
     positive: Dict[str, _Hit] = {}
+    suspected: Dict[str, _Hit] = {}
     negative: Dict[str, _Hit] = {}
     none: List[_Hit] = []
     hedges: List[_Hit] = []
@@ -1152,6 +1161,9 @@ def _source_bbv(t: _Text, hits: Sequence[_Hit]) -> Optional[Heard]:
         if hit.value in ("pos", "pos_hiv"):
             for virus in _viruses(hit):
                 positive.setdefault(virus, hit)
+        elif hit.value == "sus":
+            for virus in _viruses(hit):
+                suspected.setdefault(virus, hit)
         elif hit.value == "neg":
             for virus in _viruses(hit):
                 negative.setdefault(virus, hit)
@@ -1160,14 +1172,16 @@ def _source_bbv(t: _Text, hits: Sequence[_Hit]) -> Optional[Heard]:
         elif hit.value == "unk":
             hedges.append(hit)
     for virus in positive:
+        suspected.pop(virus, None)  # "has" is more than "might have"
+    for virus in [*positive, *suspected]:
         negative.pop(virus, None)  # the riskier reading of a contradiction
-    if none and not positive:
+    if none and not positive and not suspected:
         return Heard(["none"], _cover(t, none + list(negative.values())))
-    if not positive and set(negative) == {"hiv", "hbv", "hcv"}:
+    if not positive and not suspected and set(negative) == {"hiv", "hbv", "hcv"}:
         return Heard(["none"], _cover(t, negative.values()))
-    values = list(positive) + [f"{v}_negative" for v in negative]
+    values = list(positive) + [f"{v}_suspected" for v in suspected] + [f"{v}_negative" for v in negative]
     if values:
-        said = list(positive.values()) + list(negative.values())
+        said = list(positive.values()) + list(suspected.values()) + list(negative.values())
         return Heard([v for v in BBV_ORDER if v in values], _cover(t, said))
     if hedges:
         return Heard([n.UNKNOWN], _cover(t, hedges))

@@ -83,7 +83,7 @@ SOURCE_BBV = Choices(
         Option(n.UNKNOWN, "Don't know"),
     ),
     entities={n.ENTITY_VIRUS: {"hiv": "hiv", "hbv": "hbv", "hcv": "hcv"}},
-    hidden=("hiv_negative", "hbv_negative", "hcv_negative"),
+    hidden=("hiv_suspected", "hbv_suspected", "hcv_suspected", "hiv_negative", "hbv_negative", "hcv_negative"),
 )
 SOURCE_RISK = Choices(
     (
@@ -146,11 +146,14 @@ def _flag(value: Any) -> Optional[bool]:
 
 
 def _tri(status: Any, virus: str) -> str:
-    """A positive is kept whatever else the list says; negative only from a stated test."""
+    """A positive is kept whatever else the list says; "might have" is suspected; negative only
+    from a stated test."""
     if not isinstance(status, list):
         return "unknown"
     if virus in status:
         return "positive"
+    if f"{virus}_suspected" in status:
+        return "suspected"
     if f"{virus}_negative" in status or "none" in status:
         return "negative"
     return "unknown"

@@ -17,7 +17,9 @@ from api.enums import (
     Urgency,
 )
 
-Tri = Literal["positive", "negative", "unknown"]
+# "suspected": the person thinks the source might have it (triaged like positive; not a known
+# positive source for RIDDOR).
+Tri = Literal["positive", "suspected", "negative", "unknown"]
 
 
 class _Open(BaseModel):

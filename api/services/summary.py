@@ -15,9 +15,11 @@ _ROUTE = {
 
 
 def _source(source: dict[str, Any]) -> str:
-    positives = [v.upper() for v in ("hiv", "hbv", "hcv") if source.get(v) == "positive"]
-    if positives:
-        return "source " + "/".join(positives) + "+"
+    names = {"hiv": "HIV", "hbv": "HBV", "hcv": "HCV"}
+    said = [names[v] + "+" for v in names if source.get(v) == "positive"]
+    said += [names[v] + "?" for v in names if source.get(v) == "suspected"]
+    if said:
+        return "source " + "/".join(said)
     if source.get("identified") is False:
         return "source unknown"
     return ""

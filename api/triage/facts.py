@@ -21,7 +21,7 @@ SIGNIFICANT_ROUTES = frozenset({"percutaneous", "mucocutaneous", "non_intact_ski
 FLUIDS = frozenset({"blood", "blood_stained", "high_risk_other", "low_risk"})
 HIGH_RISK_FLUIDS = frozenset({"blood", "blood_stained", "high_risk_other"})
 DEVICE_KINDS = frozenset({"hollow_bore_needle", "solid_needle", "scalpel", "lancet", "other", "none"})
-VIRUS_STATUSES = frozenset({"positive", "negative"})
+VIRUS_STATUSES = frozenset({"positive", "suspected", "negative"})
 RISK_FACTORS = frozenset({"injecting_drug_use", "high_prevalence_country", "msm", "known_viraemic", "other"})
 HBV_RECIPIENT = frozenset({"responder", "non_responder", "partial", "unvaccinated"})
 # A human bite (device.bite): whether it went through the skin and whether it drew blood,
@@ -165,6 +165,10 @@ def _virus_status(source: Mapping, virus: str, identified: bool | None) -> str:
     return status
 
 
+def _as_triaged(status: str) -> str:
+    return "positive" if status == "suspected" else status
+
+
 def _bite(device: Mapping, exposure_type: str, fluid: str, visible_blood: bool | None) -> str:
     """'none' unless the bot says it was a human bite (device.bite: true). A bite counts as
     through the skin unless the exposure is stated to be on intact skin (unknown leans to
@@ -250,12 +254,14 @@ def derive_sharps_facts(
         hiv_risk = "positive"
     elif hiv == "negative":
         hiv_risk = "negative"
-    elif factors:
+    elif factors or hiv == "suspected":
         hiv_risk = "suspected"
     else:
         hiv_risk = "unknown_source"
-    hbv_risk = _virus_status(source, "hbv", identified)
-    hcv_risk = _virus_status(source, "hcv", identified)
+    # A source who might have hepatitis B or C is triaged as if they had it (the safer
+    # mistake); only RIDDOR waits for knowledge (_source_bbv_status).
+    hbv_risk = _as_triaged(_virus_status(source, "hbv", identified))
+    hcv_risk = _as_triaged(_virus_status(source, "hcv", identified))
 
     hbv_status = _choice(recipient.get("hbv_status"), HBV_RECIPIENT)
     pregnant, breastfeeding = _flag(recipient.get("pregnant")), _flag(recipient.get("breastfeeding"))

@@ -17,7 +17,8 @@ other. Then:
 - other and past: `crisis` is never forced; if the classifier's top intent is
   `crisis` it is replaced by `report_splash` (splash/eye/mouth words), else
   `report_sharps_injury` (sharps words), else the best non-crisis intent in
-  the ranking (`nlu_fallback` if there is none). So a manager's referral that
+  the ranking if it is confident (0.5), else `inform`, a plain statement
+  (`nlu_fallback` if nothing else is ranked). So a manager's referral that
   mentions the employee's past self-harm goes on (the form takes the answer),
   and the action server and the API flag it for a clinician;
 - unclear: `crisis` is forced, unless the message has sharps words: then the
@@ -73,6 +74,10 @@ DEFAULT_LEXICON = "lexicon/crisis.yml"
 CRISIS_INTENT = "crisis"
 SHARPS_INTENT = "report_sharps_injury"
 SPLASH_INTENT = "report_splash"
+# Instead of crisis, a runner-up intent is taken only this confident (config.yml's
+# FallbackClassifier threshold); below it, the message is a plain statement.
+ALTERNATIVE_MIN_CONFIDENCE = 0.5
+STATEMENT_INTENT = "inform"
 # Key added to the parse result so the conversation log (and the action
 # server, through `whose`) sees why the guard acted.
 MATCH_KEY = "crisis_guard"
@@ -168,8 +173,13 @@ class CrisisKeywordGuard(GraphComponent):
             return {INTENT_NAME_KEY: SHARPS_INTENT, PREDICTED_CONFIDENCE_KEY: 1.0}
         for ranked in message.get(INTENT_RANKING_KEY) or []:
             if ranked.get(INTENT_NAME_KEY) not in (None, self._intent):
-                return {INTENT_NAME_KEY: ranked[INTENT_NAME_KEY],
-                        PREDICTED_CONFIDENCE_KEY: ranked.get(PREDICTED_CONFIDENCE_KEY, 0.0)}
+                confidence = ranked.get(PREDICTED_CONFIDENCE_KEY, 0.0)
+                if confidence < ALTERNATIVE_MIN_CONFIDENCE and ranked[INTENT_NAME_KEY] != STATEMENT_INTENT:
+                    # A near-zero runner-up ("restart" at 0.005 for "she took an overdose last
+                    # year") is noise, not a request: the words are a statement, which an open
+                    # question takes as its answer.
+                    return {INTENT_NAME_KEY: STATEMENT_INTENT, PREDICTED_CONFIDENCE_KEY: 1.0}
+                return {INTENT_NAME_KEY: ranked[INTENT_NAME_KEY], PREDICTED_CONFIDENCE_KEY: confidence}
         return {INTENT_NAME_KEY: DEFAULT_NLU_FALLBACK_INTENT_NAME, PREDICTED_CONFIDENCE_KEY: 1.0}
 
     def _set_intent(self, message: Message, top: Dict[str, Any]) -> None:

@@ -111,3 +111,19 @@ def test_risk_factors_grow_and_none_against_factors_is_asked():
                                          (["hiv"], False), ("blood", False), (n.NO, False)])
 def test_is_empty(value, empty):
     assert is_empty(value) is empty
+
+
+# -- "might have": a suspicion is kept apart from a known positive (RIDDOR needs knowledge) -----
+def test_a_suspicion_becomes_known_when_the_person_learns_it():
+    result = merge({n.SLOT_SOURCE_BBV: ["hbv_suspected"]}, facts(source_bbv=["hbv"]))
+    assert result.set == {n.SLOT_SOURCE_BBV: ["hbv"]}
+
+
+def test_a_later_might_have_never_weakens_a_known_positive():
+    result = merge({n.SLOT_SOURCE_BBV: ["hbv"]}, facts(source_bbv=["hbv_suspected"]))
+    assert result.set == {} and result.confirm is None
+
+
+def test_a_negative_test_after_a_suspicion_is_confirmed_first():
+    result = merge({n.SLOT_SOURCE_BBV: ["hiv_suspected"]}, facts(source_bbv=["hiv_negative"]), confirmable=True)
+    assert result.set == {} and result.confirm is not None

@@ -42,7 +42,8 @@ VOCABULARY: Dict[str, Any] = {
     n.SLOT_HBV_STATUS: {"responder", "non_responder", "partial", "unvaccinated", "vaccinated"},
     n.SLOT_PREGNANCY: {"pregnant", "breastfeeding", "neither"},
 }
-BBV_ORDER = ["hiv", "hiv_negative", "hbv", "hbv_negative", "hcv", "hcv_negative", "none", "unknown"]
+BBV_ORDER = ["hiv", "hiv_suspected", "hiv_negative", "hbv", "hbv_suspected", "hbv_negative", "hcv", "hcv_suspected",
+             "hcv_negative", "none", "unknown"]
 RISK_ORDER = ["injecting_drug_use", "high_prevalence_country", "msm", "known_viraemic", "other"]
 
 

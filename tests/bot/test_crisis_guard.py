@@ -233,6 +233,25 @@ def test_other_keeps_the_ranked_confidence_of_the_best_non_crisis_intent(project
     assert [r["name"] for r in message.get("intent_ranking")] == ["inform", "greet"]
 
 
+def test_past_history_with_only_a_near_zero_runner_up_is_a_statement_not_a_restart(project_guard):
+    message = Message(data={"text": "she took an overdose last year"})
+    message.set("intent", {"name": "crisis", "confidence": 0.98}, add_to_output=True)
+    message.set("intent_ranking", [{"name": "crisis", "confidence": 0.98}, {"name": "restart", "confidence": 0.005},
+                                   {"name": "out_of_scope", "confidence": 0.004}], add_to_output=True)
+    [message] = project_guard.process([message])
+    assert message.get("intent") == {"name": "inform", "confidence": 1.0}
+    assert message.get("crisis_guard")["whose"] == "past"
+
+
+def test_a_confident_runner_up_is_kept(project_guard):
+    message = Message(data={"text": "she took an overdose last year, can I refer her"})
+    message.set("intent", {"name": "crisis", "confidence": 0.4}, add_to_output=True)
+    message.set("intent_ranking", [{"name": "crisis", "confidence": 0.4}, {"name": "start_referral", "confidence": 0.55}],
+                add_to_output=True)
+    [message] = project_guard.process([message])
+    assert message.get("intent")["name"] == "start_referral"
+
+
 def test_other_with_only_crisis_ranked_falls_back(project_guard):
     message = Message(data={"text": "my patient is suicidal"})
     message.set("intent", {"name": "crisis", "confidence": 0.9}, add_to_output=True)

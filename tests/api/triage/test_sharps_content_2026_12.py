@@ -127,6 +127,8 @@ DECIDES_LATER = "riddor_when_source_known"
         ({"source__hbv": "positive", "source__identified": None}, MUST_REPORT),
         ({"source__hcv": "positive", "exposure_type": "unknown"}, MUST_REPORT),
         ({"source__hiv": "unknown", "source__risk_factors": ["injecting_drug_use"]}, DECIDES_LATER),  # suspected
+        ({"source__hbv": "suspected"}, DECIDES_LATER),  # "the patient might have hep B"
+        ({"source__hiv": "suspected"}, DECIDES_LATER),
         ({"source__hiv": "unknown", "source__risk_factors": ["known_viraemic"]}, DECIDES_LATER),  # a risk factor
         ({"source__hiv": "unknown", "source__hbv": "unknown", "source__hcv": "unknown"}, DECIDES_LATER),
         ({"source": {"identified": False}}, DECIDES_LATER),  # a found needle
@@ -266,3 +268,21 @@ def test_every_advice_item_of_the_current_sharps_file_names_its_source():
     for rule in load_sharps_rules().rules:
         for advice in rule.advice:
             assert any(name in advice.source for name in OFFICIAL_SOURCES), (rule.id, advice.code, advice.source)
+
+
+# --- "might have": triaged like a positive, never a known positive -------------------------
+
+def test_a_source_who_might_have_hepatitis_b_is_triaged_as_positive_without_the_riddor_duty():
+    decision = decide(low_risk_case(source__hbv="suspected", recipient__hbv_status="unvaccinated"))
+    assert decision["urgency"] == "urgent"
+    assert "hbig_within_48h" in codes(decision)  # the safer mistake: believe the suspicion
+    assert "riddor_dangerous_occurrence" not in codes(decision)
+    facts = derive_sharps_facts(low_risk_case(source__hbv="suspected"), now=NOW)
+    assert facts.hbv_risk == "positive" and facts.known_bbv_positive_source is False
+
+
+def test_a_source_who_might_have_hiv_still_means_a_and_e():
+    decision = decide(low_risk_case(source__hiv="suspected"))
+    assert decision["urgency"] == "emergency" and decision["go_to_emergency_department"] is True
+    assert "riddor_dangerous_occurrence" not in codes(decision)
+
