@@ -132,9 +132,12 @@ def test_api_killed_between_turns_keeps_answers_and_fires_the_deadline_on_restar
     assert inbound_texts(stack.db_path, cid) == said
     assert all(r["status"] == "relayed" for r in transcript(stack.db_path, cid))
 
-    # The conversation resumes where it was ("can you answer a few more questions?").
+    # The conversation resumes where it was ("can you answer a few more questions?"); with no
+    # more questions, the paged practitioner still needs the number.
     reply = texter.send(stack.api_url, phone, "no")
     assert SAFE not in reply
+    assert "the best number to call you back on" in reply
+    reply = texter.send(stack.api_url, phone, "yes")
     assert "Here's what I've recorded" in reply and "HIV" in reply
 
 

@@ -147,16 +147,17 @@ CONVERSATIONS = {
     "+447700900701": [
         ("i stabbed myself with a needle", "When did it happen"), ("about 20 mins ago", "What was on it"),
         ("1", "which patient"), ("yes", "HIV, hepatitis B or hepatitis C"), ("1", "emergency department"),
-        ("no", "Here's what I've recorded"),
+        ("no", "best number to call you back on"), ("yes", "Here's what I've recorded"),
     ],
     "+447700900702": [
         ("i want to refer a member of staff to OH", "has the employee agreed"), ("yes", "employee's name"),
         ("Alex Smith", "their job"), ("receptionist", "What hours"), ("3 days a week", "main reason"),
-        ("1", "when did it start"), ("3 November", "other sickness absence"),
+        ("1", "work-related"), ("no", "when did it start"), ("3 November", "other sickness absence"),
     ],
     "+447700900703": [
         ("blood splashed in my eye", "When did it happen"), ("10 mins ago", "which patient"),
-        ("yes", "HIV, hepatitis B or hepatitis C"), ("5", "does any of this apply"), ("6", "hepatitis B vaccine"),
+        ("yes", "HIV, hepatitis B or hepatitis C"), ("5", "does any of this apply"),
+        ("6", "best number to call you back on"), ("yes", "hepatitis B vaccine"),
     ],
 }
 
