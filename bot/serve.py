@@ -19,8 +19,39 @@ second lost. Profiling `rasa run` under the benchmark's load (py-spy; bench/READ
 from __future__ import annotations
 
 import functools
+import inspect
 import sys
-from typing import Any, Callable, Dict
+from typing import Any, Callable, Dict, List
+
+# The Rasa series whose internals patch_action_reply_validation replaces. Another series may
+# move or change them: then the patch would silently do nothing (or the wrong thing), so the
+# server refuses to start until this file is checked against the new Rasa.
+PATCHED_RASA_SERIES = "3.6."
+
+
+class RasaChanged(RuntimeError):
+    """The Rasa internals this module patches are not the ones it was written for."""
+
+
+def patch_target_problems() -> List[str]:
+    """What differs from the Rasa this module was written for (empty: safe to patch)."""
+    import rasa
+    from rasa.core.actions.action import RemoteAction
+
+    problems = []
+    if not str(getattr(rasa, "__version__", "")).startswith(PATCHED_RASA_SERIES):
+        problems.append(f"Rasa is {getattr(rasa, '__version__', '?')}, not {PATCHED_RASA_SERIES}x")
+    method = getattr(RemoteAction, "_validate_action_result", None)
+    if not callable(method):
+        problems.append("RemoteAction._validate_action_result is gone")
+    elif list(inspect.signature(method).parameters) != ["self", "result"]:
+        problems.append(f"RemoteAction._validate_action_result{inspect.signature(method)} changed")
+    spec = getattr(RemoteAction, "action_response_format_spec", None)
+    if not callable(spec):
+        problems.append("RemoteAction.action_response_format_spec is gone")
+    elif inspect.signature(spec).parameters:
+        problems.append(f"RemoteAction.action_response_format_spec{inspect.signature(spec)} changed")
+    return problems
 
 
 def cached_validator(schema_of: Callable[[], Dict[str, Any]]) -> Callable[[Dict[str, Any]], None]:
@@ -44,7 +75,12 @@ def cached_validator(schema_of: Callable[[], Dict[str, Any]]) -> Callable[[Dict[
 
 
 def patch_action_reply_validation() -> None:
-    """Make RemoteAction._validate_action_result use a validator built once."""
+    """Make RemoteAction._validate_action_result use a validator built once. Refuses (loudly,
+    at start) to patch a Rasa whose internals differ from the ones this was written for."""
+    problems = patch_target_problems()
+    if problems:
+        raise RasaChanged("bot/serve.py cannot patch this Rasa: " + "; ".join(problems)
+                          + ". Check the patch against the new Rasa, then update PATCHED_RASA_SERIES.")
     from jsonschema import ValidationError
     from rasa.core.actions.action import RemoteAction
     from rasa.shared.constants import DOCS_BASE_URL

@@ -71,3 +71,29 @@ def test_sqlite_connections_use_write_ahead_logging(tmp_path):
     with engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+
+
+# -- the version guard: a Rasa upgrade must not lose the patch silently ------------------------
+def test_this_rasa_is_the_one_the_patch_was_written_for():
+    assert serve.patch_target_problems() == []
+
+
+def test_another_rasa_series_refuses_to_start(monkeypatch):
+    import rasa
+
+    monkeypatch.setattr(rasa, "__version__", "3.7.0")
+    with pytest.raises(serve.RasaChanged, match="Rasa is 3.7.0"):
+        serve.patch_action_reply_validation()
+
+
+def test_a_moved_method_refuses_to_start(monkeypatch):
+    monkeypatch.delattr(RemoteAction, "_validate_action_result")
+    with pytest.raises(serve.RasaChanged, match="_validate_action_result is gone"):
+        serve.patch_action_reply_validation()
+
+
+def test_a_changed_signature_refuses_to_start(monkeypatch):
+    monkeypatch.setattr(RemoteAction, "_validate_action_result", lambda self, result, strict: True)
+    with pytest.raises(serve.RasaChanged, match="changed"):
+        serve.patch_action_reply_validation()
+
