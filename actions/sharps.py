@@ -265,6 +265,11 @@ async def push_sharps(tracker: Tracker, dispatcher: CollectingDispatcher, slots:
     return updates
 
 
+def page_announced(slots: Mapping[str, Any]) -> bool:
+    """The person has been told a page went out (urgent or emergency)."""
+    return slots.get(n.SLOT_ANNOUNCED_URGENCY) in (URGENT, EMERGENCY)
+
+
 def say_call_by(case: Case, dispatcher: CollectingDispatcher) -> None:
     """When to stop waiting for the call: only ever said once a page has really gone out."""
     when = call_by_text(case.call_by, forms.now_london())
@@ -297,7 +302,7 @@ async def announce_urgency(case: Case, slots: Mapping[str, Any], dispatcher: Col
         dispatcher.utter_message(response=n.UTTER_SHARPS_EMERGENCY if case.pages_sent
                                  else n.UTTER_SHARPS_EMERGENCY_NOT_PAGED, case_ref=case.ref)
         updates[n.SLOT_ANNOUNCED_URGENCY] = EMERGENCY
-    elif case.urgency == URGENT and announced not in (URGENT, EMERGENCY) and decision is not None \
+    elif case.urgency == URGENT and not page_announced(slots) and decision is not None \
             and decision.page_on_call and not decision.page_not_before:
         if case.pages_sent:
             dispatcher.utter_message(response=n.UTTER_SHARPS_URGENT_NOW, case_ref=case.ref)
@@ -305,7 +310,7 @@ async def announce_urgency(case: Case, slots: Mapping[str, Any], dispatcher: Col
         else:
             dispatcher.utter_message(response=n.UTTER_SHARPS_URGENT_NOT_PAGED, case_ref=case.ref)
         updates[n.SLOT_ANNOUNCED_URGENCY] = URGENT
-    if updates or announced in (URGENT, EMERGENCY):
+    if updates or page_announced(slots):
         updates.update(await say_advice(case, slots, dispatcher, outbox, channel))
     return updates
 
@@ -503,8 +508,7 @@ class ValidateSharpsForm(HelplineFormValidation):
                              tracker: Tracker, domain: DomainDict) -> List[Text]:
         slots = tracker.slots
         required = [s for s in domain_slots if self.applies(s, slots)]
-        paged = slots.get(n.SLOT_ANNOUNCED_URGENCY) in (URGENT, EMERGENCY)
-        if paged and n.SLOT_CALLBACK_PHONE in required:
+        if page_announced(slots) and n.SLOT_CALLBACK_PHONE in required:
             # A page went out: the number to call comes straight after the questions that can
             # still send the person to A&E, and is asked even if they want no more questions.
             required.remove(n.SLOT_CALLBACK_PHONE)
@@ -568,8 +572,7 @@ class ValidateSharpsForm(HelplineFormValidation):
         extra = {slot: tracker.slots.get(slot) for slot in (*n.SHARPS_FORM_SLOTS, *SIDE_SLOTS)
                  if slot not in validated and tracker.slots.get(slot) != before.get(slot)}
         # Once a page is out, a call-back number goes to the case (and the paged practitioner) at once.
-        watched = n.SHARPS_DECIDING_SLOTS + ((n.SLOT_CALLBACK_PHONE,) if tracker.slots.get(
-            n.SLOT_ANNOUNCED_URGENCY) in (URGENT, EMERGENCY) else ())
+        watched = n.SHARPS_DECIDING_SLOTS + ((n.SLOT_CALLBACK_PHONE,) if page_announced(tracker.slots) else ())
         if any(tracker.slots.get(slot) != before.get(slot) for slot in watched):
             extra.update(await push_sharps(tracker, dispatcher, tracker.slots))
         tracker.slots.update(extra)

@@ -193,13 +193,22 @@ def _triage(session: Session, case: Case, *, now: datetime, settings: Settings, 
                       reason=f"triage {new_urgency}" + (f" (raised from {previous})" if raised and sent else ""))
 
 
+def _holders(case: Case, *statuses: str) -> dict:
+    """The practitioners holding this case's pages in `statuses`, once each (id -> person)."""
+    return {p.practitioner.id: p.practitioner for p in case.pages
+            if p.practitioner is not None and p.status in statuses}
+
+
+def _text_holders(session: Session, case: Case, holders: dict, body: str, *, now: datetime) -> None:
+    for person in holders.values():
+        outbox.enqueue_sms(session, to=person.mobile, body=f"OH HELPLINE {case.ref}: {body}", now=now)
+
+
 def _tell_paged_about_number(session: Session, case: Case, phone: str, *, now: datetime) -> None:
     """A page that went out before the caller gave a number said "no call-back number yet":
     whoever holds it now (waiting to acknowledge, or acknowledged) gets the number."""
-    holders = {p.practitioner.id: p.practitioner for p in case.pages
-               if p.practitioner is not None and p.status in (PageStatus.pending, PageStatus.acknowledged)}
-    for person in holders.values():
-        outbox.enqueue_sms(session, to=person.mobile, body=f"OH HELPLINE {case.ref}: call-back number {phone}.", now=now)
+    holders = _holders(case, PageStatus.pending, PageStatus.acknowledged)
+    _text_holders(session, case, holders, f"call-back number {phone}.", now=now)
     if holders:
         audit.log_event(session, case, type="callback_number_sent", now=now,
                         description=f"call-back number sent to {', '.join(p.name for p in holders.values())}",
@@ -221,13 +230,12 @@ def request_person(session: Session, case: Case, *, words: str | None, actor: st
     pending = [p for p in case.pages if p.status == PageStatus.pending]
     if pending:
         return pending
-    accepted = [p for p in case.pages if p.status == PageStatus.acknowledged and p.practitioner is not None]
+    accepted = _holders(case, PageStatus.acknowledged)
     if accepted:
         callback = (case.contact or {}).get("phone") or "no number yet: see the case"
-        for page in accepted:
-            outbox.enqueue_sms(session, to=page.practitioner.mobile, now=now,
-                               body=f"OH HELPLINE {case.ref}: the caller asked to talk to a person. Call back: {callback}.")
-        return accepted
+        _text_holders(session, case, accepted, f"the caller asked to talk to a person. Call back: {callback}.",
+                      now=now)
+        return [p for p in case.pages if p.status == PageStatus.acknowledged]
     paging.supersede_active(session, case, now=now, why="the caller asked to talk to a person",
                             statuses=(PageStatus.scheduled,))
     if case.status == CaseStatus.open:
