@@ -70,6 +70,15 @@ class PageStatus(StrEnum):
     cancelled = "cancelled"  # a scheduled page that later answers made unnecessary
 
 
+class TurnStatus(StrEnum):
+    """An inbound turn's state (ConversationMessage.status); its replies carry the same."""
+
+    pending = "pending"  # stored, not yet answered: a live request holds it, or recovery will
+    relayed = "relayed"  # Rasa answered
+    safe_answer = "safe_answer"  # Rasa down, slow or silent, or the turn was recovered: a case is open
+    handled = "handled"  # answered without Rasa (STOP, HELP, ACK ...)
+
+
 class OutboxStatus(StrEnum):
     queued = "queued"
     sending = "sending"  # claimed by one worker

@@ -5,9 +5,10 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 
+from api.channels import adapter_for
 from api.domain.case_lifecycle import IllegalTransition
 from api.services import spool
 from api.services.cases import CaseNotFound, UnknownOrganisation
@@ -21,10 +22,21 @@ def _detail(loc: list, msg: str, type_: str) -> list[dict]:
     return [{"loc": loc, "msg": msg, "type": type_}]
 
 
-async def _keep_message(request: Request) -> JSONResponse | None:
-    """A person's message (SMS, call, web chat) is kept and answered even with no database."""
+async def _keep_message(request: Request) -> Response | None:
+    """A person's message (SMS, call, web chat) is kept and answered even with no database:
+    its channel's adapter reads it and says the safe answer; the spool keeps it to store."""
+    adapter = adapter_for(request.url.path)
+    if adapter is None:
+        return None
     try:
-        return await spool.answer_without_database(request, request.app.state.settings, request.app.state.clock())
+        inbound = await adapter.inbound(request, request.app.state.settings, request.app.state.clock())
+        if inbound is None:
+            return None
+        answer = adapter.offline(inbound)
+        if answer.keep:
+            spool.keep(request.app.state.settings, inbound, told=[r.text for r in answer.replies],
+                       needs_case=answer.needs_case)
+        return adapter.render_offline(inbound, answer)
     except Exception:
         log.critical("database down and the message could not be spooled", exc_info=True)
         return None
@@ -63,7 +75,7 @@ def install(app: FastAPI) -> None:
         return JSONResponse(status_code=409, content={"detail": str(exc)})
 
     @app.exception_handler(OperationalError)
-    async def _db_down(request: Request, exc: OperationalError) -> JSONResponse:
+    async def _db_down(request: Request, exc: OperationalError) -> Response:
         log.error("database unavailable: %s", type(exc.orig).__name__ if exc.orig else "unknown")
         if (kept := await _keep_message(request)) is not None:
             return kept
@@ -82,7 +94,7 @@ def install(app: FastAPI) -> None:
             "must be in range", "value_error")})
 
     @app.exception_handler(DBAPIError)
-    async def _db_error(request: Request, exc: DBAPIError) -> JSONResponse:
+    async def _db_error(request: Request, exc: DBAPIError) -> Response:
         log.error("database error: %s", type(exc.orig).__name__ if exc.orig else "unknown")
         if (kept := await _keep_message(request)) is not None:
             return kept

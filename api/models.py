@@ -191,6 +191,8 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+    # When a worker took it to send: a `sending` row older than the lease was left by a dead process.
+    claimed_at: Mapped[datetime | None]
 
 
 class ConversationMessage(Base):
@@ -209,8 +211,8 @@ class ConversationMessage(Base):
     provider_sid: Mapped[str | None] = mapped_column(String(96), unique=True)
     reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("conversation_message.id", ondelete="RESTRICT"))
     text: Mapped[str] = mapped_column(Text)
-    # relayed | safe_answer (Rasa down or slow) | pending (stored, not yet relayed)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    # api.enums.TurnStatus. Indexed: recovery looks for the (few) turns still pending.
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(index=True)
 

@@ -59,7 +59,7 @@ if str(REPO) not in sys.path:
 
 from bench import stack as stk  # noqa: E402
 
-SAFE_MARKER = "the assistant is not available"  # api.services.relay.SAFE_ANSWER
+SAFE_MARKER = "the assistant is not available"  # api.services.safe_answer.SAFE_ANSWER
 TARGET_RATIO_P95 = 1.3
 TARGET_TURNS_PER_SECOND = 20.0
 TARGET_PAGE_SECONDS = 2.0

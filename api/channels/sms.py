@@ -1,19 +1,31 @@
-"""Twilio SMS: inbound texts (POST /twilio/sms) and delivery status callbacks (POST /twilio/status)."""
+"""Twilio SMS: inbound texts (POST /twilio/sms) and delivery status callbacks (POST /twilio/status).
+
+`SmsAdapter` owns the channel's ids (a conversation per texter's number, HMAC'd; one per
+message when the number is withheld) and its wording (TwiML messages, Twilio's keywords).
+"""
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
+from datetime import datetime
 from functools import partial
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 from starlette.concurrency import run_in_threadpool
 from twilio.twiml.messaging_response import MessagingResponse
 
 from api.channels import texts
-from api.channels.security import TwilioParams
+from api.channels.adapter import OfflineAnswer
+from api.channels.security import TwilioParams, twilio_params
+from api.core.config import Settings
 from api.deps import SessionDep, SettingsDep
-from api.services import paging, relay
-from api.services.relay import Reply, ToRelay, Turn
+from api.services import delivery_status, paging, relay, turn_store
+from api.services.identities import anonymous_conversation_id, phone_or_none, sms_conversation_id
+from api.services.messages import Inbound, Reply
+from api.services.relay import ToRelay
+from api.services.safe_answer import SAFE_ANSWER_NOT_PAGED
 from api.services.summary import case_summary
+from api.services.turn_store import Turn
 
 log = logging.getLogger("helpline.channels.sms")
 
@@ -21,12 +33,74 @@ router = APIRouter(prefix="/twilio", tags=["twilio"], include_in_schema=False)
 
 XML = "application/xml"
 
+# Twilio's keywords and an empty message are answered here, never by the bot, with or
+# without a database. STOP gets no reply: Twilio opts the number out and confirms itself.
+KEYWORD_REPLIES: dict[str, list[Reply]] = {
+    "stop": [], "start": [Reply(texts.START_TEXT)], "help": [Reply(texts.HELP_TEXT)],
+}
 
-def _twiml(replies: list[Reply]) -> str:
+
+def render(replies: list[Reply]) -> Response:
+    return Response(twiml(replies), media_type=XML)
+
+
+def twiml(replies: list[Reply]) -> str:
     response = MessagingResponse()
-    for chunk in texts.split_sms(texts.sms_body(replies)):
+    for chunk in texts.split_sms(texts.sms_body(replies)) if replies else []:
         response.message(chunk)
     return str(response)
+
+
+def read(params: dict[str, str], settings: Settings, now: datetime) -> Inbound:
+    """A signed webhook's form as an Inbound (keyword and media count in its details)."""
+    message_sid = params.get("MessageSid") or params.get("SmsSid") or ""
+    body = params.get("Body", "")
+    phone = phone_or_none(params.get("From"))
+    conversation_id = (sms_conversation_id(settings.session_secret, phone) if phone
+                       else anonymous_conversation_id(settings.session_secret, message_sid or body))
+    details: dict[str, str | bool] = {"num_media": params.get("NumMedia", "0")}
+    if word := texts.keyword(body):
+        details["keyword"] = word
+    elif not body.strip():
+        details["empty"] = True
+    return Inbound(channel="sms", conversation_id=conversation_id, text=body, received_at=now,
+                   provider_sid=f"sms:{message_sid}" if message_sid else None, phone=phone, details=details)
+
+
+def prepared_reply(inbound: Inbound) -> list[Reply] | None:
+    """The channel's own answer (a keyword, an empty message), or None: the bot's to answer."""
+    word = inbound.details.get("keyword")
+    if word:
+        return KEYWORD_REPLIES[word]
+    if inbound.details.get("empty"):
+        return [Reply(texts.EMPTY_TEXT)]
+    return None
+
+
+class SmsAdapter:
+    channel = "sms"
+    message_paths = frozenset({"/twilio/sms"})
+
+    async def inbound(self, request: Request, settings: Settings, now: datetime) -> Inbound | None:
+        try:
+            params = await twilio_params(request, settings)  # the form is cached: checked again, cheaply
+        except HTTPException:
+            return None
+        return read(params, settings, now)
+
+    def offline(self, inbound: Inbound) -> OfflineAnswer:
+        prepared = prepared_reply(inbound)
+        if prepared is not None:
+            return OfflineAnswer(replies=prepared, needs_case=False)
+        # An acknowledgement cannot be checked without the database: the page carries on
+        # climbing, the practitioner is told the safe answer, and no case is opened for it.
+        return OfflineAnswer(replies=[Reply(SAFE_ANSWER_NOT_PAGED)], needs_case=not texts.ack_ref(inbound.text))
+
+    def render_offline(self, inbound: Inbound, answer: OfflineAnswer) -> Response:
+        return render(answer.replies)
+
+
+ADAPTER = SmsAdapter()
 
 
 def _ack_text(page, now) -> str:
@@ -42,7 +116,8 @@ async def inbound_sms(params: TwilioParams, request: Request, session: SessionDe
     """Async so that a turn waiting for Rasa holds no threadpool thread (relay.relay_async):
     under load those threads are what the API needs to answer the action server, which Rasa
     is waiting on. Everything that touches the database runs on the threadpool, in order."""
-    step = await run_in_threadpool(_receive, params, request, session, settings)
+    inbound = read(params, settings, request.app.state.clock())
+    step = await run_in_threadpool(_receive, inbound, request, session, settings)
     if isinstance(step, Response):
         return step
     turn = await relay.relay_if_needed(session, step, settings=settings, clock=request.app.state.clock)
@@ -50,59 +125,41 @@ async def inbound_sms(params: TwilioParams, request: Request, session: SessionDe
 
 
 def _respond(session, turn: Turn) -> Response:
-    twiml = _twiml(turn.replies)
-    relay.remember_response(session, turn, "twiml", twiml)
-    return Response(twiml, media_type=XML)
+    body = twiml(turn.replies)
+    turn_store.remember_response(session, turn, "twiml", body)
+    return Response(body, media_type=XML)
 
 
-def _receive(params: dict[str, str], request: Request, session, settings) -> Response | Turn | ToRelay:
+def _receive(inbound: Inbound, request: Request, session, settings) -> Response | Turn | ToRelay:
     """Store the turn and answer what needs no Rasa; otherwise what to relay."""
     clock = request.app.state.clock
-    now = clock()
-    message_sid = params.get("MessageSid") or params.get("SmsSid") or ""
-    body = params.get("Body", "")
-    phone = relay.phone_or_none(params.get("From"))
-    if phone:
-        conversation_id = relay.sms_conversation_id(settings.session_secret, phone)
-    else:
-        conversation_id = relay.anonymous_conversation_id(settings.session_secret, message_sid or body)
-
-    turn = relay.start_turn(session, provider_sid=f"sms:{message_sid}" if message_sid else None,
-                            conversation_id=conversation_id, channel="sms", text=body, now=now,
-                            details={"num_media": params.get("NumMedia", "0")})
+    now = inbound.received_at
+    turn = turn_store.start_turn(session, inbound)
     if not turn.new:
         stored = (turn.inbound.details or {}).get("twiml")
         if stored is not None:
             return Response(stored, media_type=XML)
-        turn = relay.settle(session, turn, settings=settings, clock=clock, phone=phone)
-        return Response(_twiml(turn.replies), media_type=XML)
+        turn = relay.settle(session, turn, settings=settings, clock=clock, phone=inbound.phone)
+        return render(turn.replies)
 
-    word = texts.keyword(body)
-    ref = texts.ack_ref(body)
-    if word == "stop":
-        # Twilio opts the number out and confirms; a reply from us would not be delivered.
-        turn = relay.answer(session, turn, [], now=now, details={"keyword": "stop"})
-    elif word == "start":
-        turn = relay.answer(session, turn, [Reply(texts.START_TEXT)], now=now, details={"keyword": "start"})
-    elif word == "help":
-        turn = relay.answer(session, turn, [Reply(texts.HELP_TEXT)], now=now, details={"keyword": "help"})
-    elif not body.strip():
-        turn = relay.answer(session, turn, [Reply(texts.EMPTY_TEXT)], now=now, details={"empty": True})
-    elif ref and phone and (page := paging.acknowledge_by_reply(session, ref=ref, from_number=phone, now=now)):
+    prepared = prepared_reply(inbound)
+    ref = texts.ack_ref(inbound.text)
+    if prepared is not None:
+        return turn_store.answer(session, turn, prepared, now=now)
+    if ref and inbound.phone and (
+            page := paging.acknowledge_by_reply(session, ref=ref, from_number=inbound.phone, now=now)):
         # Only the paged practitioner, from their registered number, gets here.
-        text = _ack_text(page, now)
-        turn = relay.answer(session, turn, [Reply(text)], now=now, details={"ack": ref, "page_id": page.id})
-    else:
-        if ref:
-            session.rollback()  # not theirs to acknowledge: an ordinary message to the bot
-        buttons = relay.last_buttons(session, conversation_id, before_id=turn.inbound.id)
-        chosen = texts.pick(buttons, texts.choice_number(body))
-        message = chosen.payload if chosen else None
-        if chosen:
-            turn.inbound.details = {**(turn.inbound.details or {}), "choice": chosen.as_dict()}
-            session.commit()
-        return ToRelay(turn, phone, message)
-    return turn
+        return turn_store.answer(session, turn, [Reply(_ack_text(page, now))], now=now,
+                                 details={"ack": ref, "page_id": page.id})
+    if ref:
+        session.rollback()  # not theirs to acknowledge: an ordinary message to the bot
+    buttons = turn_store.last_buttons(session, inbound.conversation_id, before_id=turn.inbound.id)
+    chosen = texts.pick(buttons, texts.choice_number(inbound.text))
+    if chosen:
+        turn.inbound.details = {**(turn.inbound.details or {}), "choice": chosen.as_dict()}
+        session.commit()
+        inbound = replace(inbound, message=chosen.payload)
+    return ToRelay(turn, inbound)
 
 
 @router.post("/status")
@@ -111,6 +168,6 @@ def sms_status(params: TwilioParams, request: Request, session: SessionDep) -> R
     sid = params.get("MessageSid") or params.get("SmsSid")
     status = params.get("MessageStatus") or params.get("SmsStatus") or ""
     if sid and status:
-        relay.record_sms_status(session, message_sid=sid, status=status, error_code=params.get("ErrorCode"),
-                                now=request.app.state.clock())
+        delivery_status.record_sms_status(session, message_sid=sid, status=status,
+                                          error_code=params.get("ErrorCode"), now=request.app.state.clock())
     return Response(status_code=204)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from api.services.relay import Button, Reply
+from api.services.messages import Button, Reply
 
 SMS_LIMIT = 1600  # Twilio's limit for one message body (it concatenates the segments)
 

@@ -14,23 +14,29 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from dataclasses import replace
 from functools import partial
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from twilio.twiml.voice_response import VoiceResponse
 
 from api.channels import outcome, texts
-from api.channels.security import TwilioParams
+from api.channels.adapter import OfflineAnswer
+from api.channels.security import TwilioParams, twilio_params
 from api.core.config import Settings
 from api.deps import SessionDep, SettingsDep
 from api.enums import Urgency
-from api.services import paging, relay, rota
-from api.services.relay import Button, Reply, ToRelay, Turn
+from api.services import call_transfer, paging, relay, rota, turn_store
+from api.services.identities import phone_or_none
+from api.services.messages import Button, Inbound, Reply
+from api.services.relay import ToRelay
+from api.services.safe_answer import SAFE_ANSWER_NOT_PAGED, open_case_for
 from api.services.summary import case_summary
+from api.services.turn_store import Turn
 
 log = logging.getLogger("helpline.channels.voice")
 
@@ -65,6 +71,62 @@ SILENT_GOODBYE_TEXT = (
     "let it bleed, wash it with soap and running water, and if in doubt go to the emergency department now. "
     "If a life is at risk, call 999. You can also text this number. Goodbye."
 )
+
+
+def read(params: dict[str, str], now: datetime, *, number: int, text: str, details: dict[str, Any],
+         message: str | None = None) -> Inbound:
+    """Turn `number` of a call as an Inbound (the call is the conversation; CallSid + turn the key)."""
+    call_sid = params.get("CallSid", "")
+    return Inbound(channel="voice", conversation_id=call_sid, text=text, received_at=now,
+                   provider_sid=f"{call_sid}:{number}", phone=phone_or_none(params.get("From")), message=message,
+                   details=details)
+
+
+def read_gather(params: dict[str, str], now: datetime, number: int) -> Inbound:
+    """What the caller said or pressed (an empty text: silence)."""
+    speech = (params.get("SpeechResult") or "").strip()
+    digits = (params.get("Digits") or "").strip()
+    details: dict[str, Any] = {"speech": speech or None, "digits": digits or None}
+    if params.get("Confidence"):
+        details["confidence"] = params["Confidence"]
+    return read(params, now, number=number, text=speech or digits, details=details)
+
+
+def read_call_start(params: dict[str, str], now: datetime) -> Inbound:
+    return read(params, now, number=0, text=GREETING_TEXT, message="/greet",
+                details={"withheld": phone_or_none(params.get("From")) is None})
+
+
+class VoiceAdapter:
+    channel = "voice"
+    message_paths = frozenset({"/twilio/voice", "/twilio/voice/gather"})
+
+    async def inbound(self, request: Request, settings: Settings, now: datetime) -> Inbound | None:
+        try:
+            params = await twilio_params(request, settings)  # the form is cached: checked again, cheaply
+        except HTTPException:
+            return None
+        if request.url.path == "/twilio/voice":
+            return read_call_start(params, now)
+        try:
+            number = int(request.query_params.get("turn", "1"))
+        except ValueError:
+            number = 1
+        return read_gather(params, now, number)
+
+    def offline(self, inbound: Inbound) -> OfflineAnswer:
+        # Silence is answered the same way, but there is nothing to keep.
+        return OfflineAnswer(replies=[Reply(SAFE_ANSWER_NOT_PAGED)], keep=bool(inbound.text))
+
+    def render_offline(self, inbound: Inbound, answer: OfflineAnswer) -> Response:
+        response = VoiceResponse()
+        for reply in answer.replies:
+            _say(response, reply.text)
+        response.hangup()
+        return Response(str(response), media_type=XML)
+
+
+ADAPTER = VoiceAdapter()
 
 
 def _url(settings: Settings, path: str) -> str:
@@ -142,10 +204,10 @@ def _answer_turn(session: Session, settings: Settings, turn: Turn, params: dict[
     the bot's words (first aid, emergency department) and a warm transfer."""
     call_sid = turn.inbound.conversation_id
     response = VoiceResponse()
-    case = relay.open_case_for(session, call_sid)
-    if case is not None and case.urgency == Urgency.emergency and relay.transfer_of(session, call_sid) is None:
+    case = open_case_for(session, call_sid)
+    if case is not None and case.urgency == Urgency.emergency and call_transfer.transfer_of(session, call_sid) is None:
         targets = _targets(session, now)
-        if relay.start_transfer(session, turn, case, targets=targets, text=TRANSFER_TEXT, now=now) is not None:
+        if call_transfer.start_transfer(session, turn, case, targets=targets, text=TRANSFER_TEXT, now=now) is not None:
             for reply in turn.replies:
                 _say(response, reply.text)
             if targets:
@@ -158,92 +220,80 @@ def _answer_turn(session: Session, settings: Settings, turn: Turn, params: dict[
     return str(response)
 
 
-async def _voice_turn(request: Request, session: Session, settings: Settings, params: dict[str, str], *,
-                      number: int, text: str, details: dict[str, Any], spoken: str | None = None) -> Response:
+async def _voice_turn(request: Request, session: Session, settings: Settings, params: dict[str, str],
+                      inbound: Inbound) -> Response:
     """One turn of a call. Async, like the SMS webhook: the database work on the threadpool, in
     order, and the wait for Rasa on relay_async's own threads, so a turn waiting for Rasa never
     holds a threadpool thread (the API needs those to answer the action server, which Rasa is
     waiting on)."""
     clock = request.app.state.clock
-    phone = relay.phone_or_none(params.get("From"))
-    step = await run_in_threadpool(partial(_receive, session, settings, params, clock, phone, number=number,
-                                           text=text, details=details, spoken=spoken))
+    step = await run_in_threadpool(partial(_receive, session, settings, clock, inbound))
     if isinstance(step, Response):
         return step
     turn = await relay.relay_if_needed(session, step, settings=settings, clock=clock)
+    number = int(inbound.provider_sid.rsplit(":", 1)[1]) if inbound.provider_sid else 0
     return await run_in_threadpool(partial(_respond, session, settings, turn, params, now=clock(),
                                            next_turn=number + 1))
 
 
-def _receive(session: Session, settings: Settings, params: dict[str, str], clock: Callable[[], datetime],
-             phone: str | None, *, number: int, text: str, details: dict[str, Any],
-             spoken: str | None) -> Response | Turn | ToRelay:
+def _receive(session: Session, settings: Settings, clock: Callable[[], datetime],
+             inbound: Inbound) -> Response | Turn | ToRelay:
     """Store the turn: a retry gets the stored TwiML (or the first request's answer); a new turn
     is what to relay (a keypad or spoken number as the choice it picks)."""
-    call_sid = params.get("CallSid", "")
-    turn = relay.start_turn(session, provider_sid=f"{call_sid}:{number}", conversation_id=call_sid,
-                            channel="voice", text=text, now=clock(), details=details)
+    turn = turn_store.start_turn(session, inbound)
     if not turn.new:
         stored = (turn.inbound.details or {}).get("twiml")
         if stored is not None:
             return Response(stored, media_type=XML)
-        return relay.settle(session, turn, settings=settings, clock=clock, phone=phone)
-    message = spoken
-    if number > 0:
-        buttons = relay.last_buttons(session, call_sid, before_id=turn.inbound.id)
-        digits = details.get("digits")
+        return relay.settle(session, turn, settings=settings, clock=clock, phone=inbound.phone)
+    if inbound.message is None:
+        buttons = turn_store.last_buttons(session, inbound.conversation_id, before_id=turn.inbound.id)
+        digits = inbound.details.get("digits")
         chosen = texts.pick(buttons, texts.choice_number(digits) if digits else
-                            texts.choice_number(text, spoken=True))
+                            texts.choice_number(inbound.text, spoken=True))
         if chosen:
-            message = chosen.payload
             turn.inbound.details = {**(turn.inbound.details or {}), "choice": chosen.as_dict()}
             session.commit()
-    return ToRelay(turn, phone, message)
+            inbound = replace(inbound, message=chosen.payload)
+    return ToRelay(turn, inbound)
 
 
 def _respond(session: Session, settings: Settings, turn: Turn, params: dict[str, str], *, now: datetime,
              next_turn: int) -> Response:
     twiml = _answer_turn(session, settings, turn, params, now=now, next_turn=next_turn)
-    relay.remember_response(session, turn, "twiml", twiml)
+    turn_store.remember_response(session, turn, "twiml", twiml)
     return Response(twiml, media_type=XML)
 
 
 @router.post("")
 async def incoming_call(params: TwilioParams, request: Request, session: SessionDep,
                         settings: SettingsDep) -> Response:
-    details = {"withheld": relay.phone_or_none(params.get("From")) is None}
-    return await _voice_turn(request, session, settings, params, number=0, text=GREETING_TEXT, details=details,
-                             spoken="/greet")
+    return await _voice_turn(request, session, settings, params, read_call_start(params, request.app.state.clock()))
 
 
 @router.post("/gather")
 async def gathered(params: TwilioParams, request: Request, session: SessionDep, settings: SettingsDep,
                    turn: int = 1, silence: int = 0) -> Response:
-    speech = (params.get("SpeechResult") or "").strip()
-    digits = (params.get("Digits") or "").strip()
-    if not speech and not digits:
+    inbound = read_gather(params, request.app.state.clock(), turn)
+    if not inbound.text:
         return await run_in_threadpool(partial(_silence, session, settings, params, turn=turn, silence=silence,
                                                now=request.app.state.clock()))
-    if digits == REPEAT_KEY:
+    if inbound.details.get("digits") == REPEAT_KEY:
         return await run_in_threadpool(partial(_repeat, session, settings, params, turn=turn))
-    details: dict[str, Any] = {"speech": speech or None, "digits": digits or None}
-    if params.get("Confidence"):
-        details["confidence"] = params["Confidence"]
-    return await _voice_turn(request, session, settings, params, number=turn, text=speech or digits,
-                             details=details)
+    return await _voice_turn(request, session, settings, params, inbound)
 
 
 def _repeat(session: Session, settings: Settings, params: dict[str, str], *, turn: int) -> Response:
     """Star: the bot's last answer again (advice and question), the same turn still open. Never relayed."""
     response = VoiceResponse()
-    _gather(response, settings, replies=relay.last_replies(session, params.get("CallSid", "")), turn=turn)
+    _gather(response, settings, replies=turn_store.last_replies(session, params.get("CallSid", "")), turn=turn)
     return Response(str(response), media_type=XML)
 
 
 def _silent_goodbye(session: Session, call_sid: str, *, now: datetime) -> str:
     """Silence still ends with the case reference, the outcome so far and what to do (the same
     words as the web chat's panel, from the stored case)."""
-    case = relay.open_case_for(session, call_sid)
+    case = open_case_for(session, call_sid)
     if case is None:
         return SILENT_GOODBYE_TEXT
     said = outcome.panel(case, call_by=paging.callback_deadline(case), now=now)
@@ -262,7 +312,7 @@ def _silence(session: Session, settings: Settings, params: dict[str, str], *, tu
         _say(response, _silent_goodbye(session, params.get("CallSid", ""), now=now))
         response.hangup()
     else:
-        replies = relay.last_replies(session, params.get("CallSid", ""))
+        replies = turn_store.last_replies(session, params.get("CallSid", ""))
         _gather(response, settings, replies=replies, turn=turn, silence=silence, preface=SILENCE_TEXT)
     return Response(str(response), media_type=XML)
 
@@ -273,7 +323,7 @@ def dial_status(params: TwilioParams, request: Request, session: SessionDep, set
     call_sid = params.get("CallSid", "")
     status = (params.get("DialCallStatus") or "").lower()
     now = request.app.state.clock()
-    transfer = relay.transfer_of(session, call_sid)
+    transfer = call_transfer.transfer_of(session, call_sid)
     info = (transfer.details or {}).get("transfer", {}) if transfer else {}
     targets: list[dict[str, Any]] = info.get("targets") or []
     response = VoiceResponse()
@@ -288,10 +338,10 @@ def dial_status(params: TwilioParams, request: Request, session: SessionDep, set
         said = BACKUP_TEXT
     else:
         # Nobody took the call: the caller is told what to do; the text pages carry on.
-        _gather(response, settings, replies=[], turn=relay.highest_turn(session, call_sid) + 1,
+        _gather(response, settings, replies=[], turn=turn_store.highest_turn(session, call_sid) + 1,
                 preface=f"{NOBODY_TEXT} {CONTINUE_TEXT}")
         said = NOBODY_TEXT
-    row, new = relay.record_dial_result(session, call_sid=call_sid, attempt=attempt, dial_status=status or "unknown",
+    row, new = call_transfer.record_dial_result(session, call_sid=call_sid, attempt=attempt, dial_status=status or "unknown",
                                         text=said, now=now)
     if not new and (row.details or {}).get("twiml"):
         return Response(row.details["twiml"], media_type=XML)
@@ -306,7 +356,7 @@ def whisper(params: TwilioParams, request: Request, session: SessionDep, setting
             ref: str = "") -> Response:
     """Read to the practitioner who answered, before the caller is connected."""
     now = request.app.state.clock()
-    case = relay.case_by_ref(session, ref)
+    case = call_transfer.case_by_ref(session, ref)
     response = VoiceResponse()
     gather = response.gather(input="dtmf", num_digits=1, timeout=10, method="POST",
                              action=_url(settings, f"/twilio/voice/whisper/accept?ref={quote(ref)}"))
@@ -331,8 +381,8 @@ def whisper_accept(params: TwilioParams, request: Request, session: SessionDep, 
     if not params.get("Digits"):
         response.hangup()
         return Response(str(response), media_type=XML)
-    to = relay.phone_or_none(params.get("To") or params.get("Called"))
-    relay.log_case_event(session, ref, type="call_accepted", now=request.app.state.clock(),
+    to = phone_or_none(params.get("To") or params.get("Called"))
+    call_transfer.log_case_event(session, ref, type="call_accepted", now=request.app.state.clock(),
                          description="on-call practitioner took the transferred call",
                          details={"to_last4": to[-4:] if to else None, "call_sid": params.get("CallSid")})
     _say(response, "Connecting you now.")

@@ -8,6 +8,7 @@ read from the database: only a case whose conversation_id is the cookie's conver
 """
 from __future__ import annotations
 
+import json
 import re
 import secrets
 from datetime import datetime
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Cookie, Request, Response
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -26,11 +27,16 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from api.channels import outcome as outcome_panel
+from api.channels.adapter import OfflineAnswer
 from api.core.config import Settings
 from api.deps import SessionDep, SettingsDep
+from api.enums import TurnStatus
 from api.models import Case, ConversationMessage
-from api.services import cases, relay
+from api.services import cases, relay, turn_store
+from api.services.messages import Inbound, Reply
 from api.services.paging import callback_deadline
+from api.services.relay import ToRelay
+from api.services.safe_answer import SAFE_ANSWER_NOT_PAGED
 
 HERE = Path(__file__).resolve().parent
 COOKIE = "oh_chat"
@@ -61,11 +67,58 @@ class ChatIn(BaseModel):
     client_id: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{8,40}$", description="Per message, for retries")
 
 
+def read(settings: Settings, cookie: str | None, *, text: str, payload: str | None, client_id: str | None,
+         now: datetime) -> Inbound:
+    """One chat message as an Inbound: the cookie's conversation (a new one without a valid
+    cookie), the button's payload as what Rasa is sent, the client's id for retries."""
+    cid = conversation(settings, cookie) or f"web-{secrets.token_hex(16)}"
+    return Inbound(channel="web", conversation_id=cid, text=text, received_at=now,
+                   provider_sid=f"web:{cid}:{client_id}" if client_id else None, message=payload,
+                   details={"payload": payload} if payload else {})
+
+
+def render(replies: list[Reply], *, status: str, outcome: dict[str, Any] | None) -> dict[str, Any]:
+    """The JSON the chat page shows: the messages, and the case panel once there is a case."""
+    result: dict[str, Any] = {"messages": [r.as_dict() for r in replies if r.text or r.buttons], "status": status,
+                              "case_ref": outcome["ref"] if outcome else None}
+    if outcome:
+        result["outcome"] = outcome  # only once the conversation has a case: the shape before it is unchanged
+    return result
+
+
+class WebChatAdapter:
+    channel = "web"
+    message_paths = frozenset({"/chat/messages"})
+
+    async def inbound(self, request: Request, settings: Settings, now: datetime) -> Inbound | None:
+        try:
+            body = json.loads(await request.body() or b"{}")
+            text = str(body.get("text") or "")[:2000]
+        except (ValueError, AttributeError):
+            return None
+        if not text:
+            return None
+        client_id = body.get("client_id") if isinstance(body.get("client_id"), str) else None
+        payload = body.get("payload") if isinstance(body.get("payload"), str) else None
+        return read(settings, request.cookies.get(COOKIE), text=text, payload=payload and payload[:500],
+                    client_id=client_id[:40] if client_id else None, now=now)
+
+    def offline(self, inbound: Inbound) -> OfflineAnswer:
+        return OfflineAnswer(replies=[Reply(SAFE_ANSWER_NOT_PAGED)])
+
+    def render_offline(self, inbound: Inbound, answer: OfflineAnswer) -> Response:
+        return JSONResponse(render(answer.replies, status=TurnStatus.safe_answer, outcome=None),
+                            headers={"Cache-Control": "no-store"})
+
+
+ADAPTER = WebChatAdapter()
+
+
 def _serializer(settings: Settings) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(settings.session_secret, salt=SALT)
 
 
-def _conversation(settings: Settings, cookie: str | None) -> str | None:
+def conversation(settings: Settings, cookie: str | None) -> str | None:
     if not cookie:
         return None
     try:
@@ -87,7 +140,7 @@ def _set_cookie(response: Response, settings: Settings, cid: str) -> None:
 def chat_page(request: Request, settings: SettingsDep,
               oh_chat: Annotated[str | None, Cookie()] = None) -> HTMLResponse:
     response = templates.TemplateResponse(request, "chat.html", {"start_choices": START_CHOICES})
-    if _conversation(settings, oh_chat) is None:
+    if conversation(settings, oh_chat) is None:
         _set_cookie(response, settings, f"web-{secrets.token_hex(16)}")
     response.headers["Content-Security-Policy"] = CSP
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -103,28 +156,18 @@ async def chat_message(body: ChatIn, request: Request, response: Response, sessi
     for Rasa on relay_async's own threads, so a turn waiting for Rasa never holds a threadpool
     thread (the API needs those to answer the action server, which Rasa is waiting on)."""
     clock = request.app.state.clock
-    cid = _conversation(settings, oh_chat)
-    if cid is None:
-        cid = f"web-{secrets.token_hex(16)}"
+    inbound = read(settings, oh_chat, text=body.text, payload=body.payload, client_id=body.client_id, now=clock())
+    cid = inbound.conversation_id
     _set_cookie(response, settings, cid)
     response.headers["Cache-Control"] = "no-store"
-    details: dict[str, Any] = {"payload": body.payload} if body.payload else {}
-    turn = await run_in_threadpool(partial(
-        relay.start_turn, session, provider_sid=f"web:{cid}:{body.client_id}" if body.client_id else None,
-        conversation_id=cid, channel="web", text=body.text, now=clock(), details=details))
+    turn = await run_in_threadpool(partial(turn_store.start_turn, session, inbound))
     if turn.new:
-        turn = await relay.relay_async(session, turn, settings=settings, clock=clock, phone=None,
-                                       message=body.payload)
+        turn = await relay.relay_async(session, ToRelay(turn, inbound), settings=settings, clock=clock)
     else:
         turn = await run_in_threadpool(partial(relay.settle, session, turn, settings=settings, clock=clock,
                                                phone=None))
-    messages = [r.as_dict() for r in turn.replies if r.text or r.buttons]
-    status, named = turn.status, turn.case_ref
-    found = await run_in_threadpool(partial(conversation_outcome, session, cid, named, clock()))
-    result: dict[str, Any] = {"messages": messages, "status": status, "case_ref": found["ref"] if found else None}
-    if found:
-        result["outcome"] = found  # only once the conversation has a case: the shape before it is unchanged
-    return result
+    found = await run_in_threadpool(partial(conversation_outcome, session, cid, turn.case_ref, clock()))
+    return render(turn.replies, status=turn.status, outcome=found)
 
 
 @router.get("/chat/history")
@@ -133,7 +176,7 @@ def chat_history(request: Request, response: Response, session: SessionDep, sett
     """The cookie's conversation only (nothing to name or guess: no parameters), newest
     HISTORY_TURNS turns; a missing, forged or expired cookie gets an empty history."""
     response.headers["Cache-Control"] = "no-store"
-    cid = _conversation(settings, oh_chat)
+    cid = conversation(settings, oh_chat)
     if cid is None:
         return {"turns": [], "truncated": False, "case_ref": None}
     rows = list(session.scalars(

@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     provisional_hold_seconds: float = Field(600, ge=0)
     worker_enabled: bool = True
     worker_interval_seconds: float = Field(1.0, gt=0)
+    # Recovery (api/services/recovery.py): a turn still pending this long after it arrived has
+    # no live request behind it (longer than any wait for Rasa), and an outbox text left
+    # `sending` this long was taken by a process that died while sending.
+    stale_turn_seconds: float = Field(120, gt=0)
+    sending_lease_seconds: float = Field(120, gt=0)
     timezone: str = "Europe/London"
 
     log_level: str = "INFO"
@@ -80,6 +85,14 @@ class Settings(BaseSettings):
     def _tracker_dialect(cls, value: object) -> object:
         # An empty RASA_TRACKER_DIALECT= means the default, as in the .env that `make run` writes.
         return (value.strip().lower() or "sqlite") if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _stale_turns_outlast_rasa(self) -> "Settings":
+        slowest = max(self.rasa_timeout_seconds, self.rasa_timeout_seconds_voice)
+        if self.stale_turn_seconds <= slowest + 10:
+            raise ValueError(f"STALE_TURN_SECONDS must be more than the slowest Rasa timeout plus 10 s "
+                             f"({slowest + 10:g}): a live turn would be answered twice")
+        return self
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> "Settings":

@@ -61,6 +61,8 @@ DEADLINE_LATENESS = Histogram(
     buckets=(0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5, 10, 30, 60, 300),
 )
 WORKER_TICKS = Counter("helpline_worker_ticks_total", "Deadline worker ticks, by result (ok, error)", ["result"])
+WORKER_STEPS = Counter("helpline_worker_step_failures_total", "Worker steps that failed (each step is guarded), "
+                       "by step", ["step"])
 
 
 def label(value: Any, default: str = "none") -> str:

@@ -1,10 +1,15 @@
-"""Outbound messages: queued in the caller's transaction, delivered after commit."""
+"""Outbound messages: queued in the caller's transaction, delivered after commit.
+
+A row is claimed (`sending`, claimed_at) before the provider is called, so two workers never
+send it twice; a row still `sending` after the lease was taken by a process that died
+mid-send and is queued again (`reclaim_stale`): a page text goes out late, never not at all.
+"""
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from api.enums import OutboxStatus
@@ -40,7 +45,7 @@ def deliver_pending(session: Session, notifier: Notifier, *, now: datetime, limi
         claimed = session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.queued)
-            .values(status="sending", attempts=OutboxMessage.attempts + 1)
+            .values(status=OutboxStatus.sending, attempts=OutboxMessage.attempts + 1, claimed_at=now)
         ).rowcount
         session.commit()
         if not claimed:
@@ -60,3 +65,26 @@ def deliver_pending(session: Session, notifier: Notifier, *, now: datetime, limi
             delivered += 1
         session.commit()
     return delivered
+
+
+def reclaim_stale(session: Session, *, now: datetime, lease_seconds: float) -> int:
+    """Queue again the texts a dead process left `sending` (failed once they used every attempt).
+
+    The provider may have sent one before the process died: a page arriving twice is better
+    than a page never sent."""
+    cutoff = now - timedelta(seconds=lease_seconds)
+    stale = (OutboxMessage.status == OutboxStatus.sending,
+             or_(OutboxMessage.claimed_at < cutoff, OutboxMessage.claimed_at.is_(None)))
+    requeued = session.execute(
+        update(OutboxMessage).where(*stale, OutboxMessage.attempts < MAX_ATTEMPTS)
+        .values(status=OutboxStatus.queued, claimed_at=None, error="the process sending it stopped")
+    ).rowcount
+    given_up = session.execute(
+        update(OutboxMessage).where(*stale)
+        .values(status=OutboxStatus.failed, error="the process sending it stopped; no attempts left")
+    ).rowcount
+    session.commit()
+    if requeued or given_up:
+        log.warning("outbox: %s texts left sending by a stopped process queued again, %s failed", requeued,
+                    given_up, extra={"requeued": requeued, "failed": given_up})
+    return requeued + given_up

@@ -35,7 +35,7 @@ catches up, since the rule depends only on ages and kept cases.
 
 Subject access (`subject_access_export`): every case, event and transcript tied to one
 phone number: cases whose contact is that number (E.164), and the SMS conversation whose
-id is the HMAC of that number (api.services.relay.sms_conversation_id); and Rasa's events
+id is the HMAC of that number (api.services.identities.sms_conversation_id); and Rasa's events
 for those conversations (`rasa_tracker`).
 """
 from __future__ import annotations
@@ -55,7 +55,7 @@ from api.models import Case, CaseEvent, ConversationMessage, OutboxMessage, Page
 from api.services import audit
 from api.services import tracker_store as rasa_store
 from api.services.paging import normalise_number
-from api.services.relay import sms_conversation_id
+from api.services.identities import sms_conversation_id
 from api.services.tracker_store import TrackerStore, TrackerStoreError
 
 log = logging.getLogger(__name__)

@@ -3,7 +3,7 @@
 Rasa 3.6's SQLTrackerStore keeps every conversation in one table, `events` (id, sender_id,
 type_name, timestamp as a unix float, intent_name, action_name, data = the event as JSON:
 what the person typed, what the bot said, slot values, the metadata the API sent with each
-turn). The sender id is the API's conversation id (api/services/relay.py: `sms-<HMAC>` of the
+turn). The sender id is the API's conversation id (api/services/identities.py: `sms-<HMAC>` of the
 number for SMS, `anon-<HMAC>` when it is withheld, the Twilio CallSid for a call, `web-<random>`
 for the web chat), so a case's `conversation_id` names its Rasa conversation.
 

@@ -18,7 +18,8 @@ from twilio.request_validator import RequestValidator
 from api.main import create_app
 from api.models import Case, ConversationMessage, Page
 from api.notifier import LogNotifier
-from api.services import relay, spool
+from api.enums import TurnStatus
+from api.services import identities, spool
 from api.worker import DeadlineWorker
 from tests.api.conftest import TEST_DATABASE, TOKEN
 from tests.api.factories import standard_rota
@@ -97,7 +98,7 @@ def test_messages_are_answered_safely_and_kept_then_stored_when_the_database_is_
     files = spool.pending(down_settings)
     assert len(files) == 3
     assert all(oct(os.stat(f).st_mode & 0o777) == "0o600" for f in files)
-    assert {json.loads(f.read_text())["channel"] for f in files} == {"sms", "voice", "web"}
+    assert {json.loads(f.read_text())["inbound"]["channel"] for f in files} == {"sms", "voice", "web"}
 
     # The database is back: the worker's next tick stores the turns and opens the cases.
     standard_rota(session, now=clock.now)
@@ -109,10 +110,10 @@ def test_messages_are_answered_safely_and_kept_then_stored_when_the_database_is_
                                  .order_by(ConversationMessage.id)))
         assert sorted(m.text for m in inbound) == ["blood splashed in my eye", "cut with a scalpel",
                                                    "stabbed myself with a used needle"]
-        assert all(m.status == relay.SAFE and m.details.get("spooled") for m in inbound)
+        assert all(m.status == TurnStatus.safe_answer and m.details.get("spooled") for m in inbound)
         sms = next(m for m in inbound if m.channel == "sms")
         assert sms.provider_sid == "sms:SM" + "1" * 32
-        assert sms.conversation_id == relay.sms_conversation_id(down_settings.session_secret, CALLER)
+        assert sms.conversation_id == identities.sms_conversation_id(down_settings.session_secret, CALLER)
         cases = list(s.scalars(select(Case).order_by(Case.id)))
         assert len(cases) == 3
         assert {c.contact.get("phone") for c in cases} == {CALLER, "+447700900456", None}

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from api import retention as retention_cli
 from api.models import Case, CaseEvent, ConversationMessage, OutboxMessage, Page
-from api.services import audit, casework, relay, retention
+from api.services import audit, casework, identities, retention
 from api.services import cases as case_service
 from tests.api.conftest import T0
 from tests.api.factories import HIV_NEEDLESTICK, organisation, standard_rota
@@ -33,7 +33,7 @@ def world(session, settings, clock):
     became a case."""
     standard_rota(session, now=clock.now)
     organisation(session, "Y00001", now=clock.now)
-    cid = relay.sms_conversation_id(settings.session_secret, PHONE)
+    cid = identities.sms_conversation_id(settings.session_secret, PHONE)
     first = _message(session, cid, "Sam here, stabbed myself with a needle", clock.now - timedelta(minutes=5))
     _message(session, cid, "Sorry to hear that, Sam.", clock.now - timedelta(minutes=5), "outbound", first.id)
     sharps = case_service.create(session, data={

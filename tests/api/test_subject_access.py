@@ -6,7 +6,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from api.models import CaseEvent, ConversationMessage
-from api.services import relay, retention
+from api.services import identities, retention
 from tests.api.factories import HIV_NEEDLESTICK, standard_rota
 
 PHONE = "+447700900555"
@@ -19,7 +19,7 @@ def _turn(session, cid: str, text: str, at, direction: str = "inbound", channel:
 
 def test_export_has_every_case_event_and_transcript_for_the_number(client, session, settings, clock):
     people = standard_rota(session, now=clock.now)
-    sms_id = relay.sms_conversation_id(settings.session_secret, PHONE)
+    sms_id = identities.sms_conversation_id(settings.session_secret, PHONE)
     _turn(session, sms_id, "needle went into my hand", clock.now)
     _turn(session, sms_id, "Let it bleed and wash it.", clock.now, "outbound")
     _turn(session, "CA" + "1" * 32, "a splash in my eye", clock.now, channel="voice")

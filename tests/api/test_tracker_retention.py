@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from api import retention as retention_cli
 from api.core.config import REPO_ROOT, Settings
 from api.models import Case, ConversationMessage
-from api.services import audit, relay, retention, tracker_store
+from api.services import audit, identities, retention, tracker_store
 from api.services import cases as case_service
 from api.services.tracker_store import TrackerNotCreated, TrackerStore, TrackerUnavailable
 from tests.api.conftest import T0, TEST_DATABASE
@@ -168,8 +168,8 @@ def world(session, settings, clock, rasa):
     conversation; Rasa conversations the API never stored (old and recent); a texter with a
     conversation long ago and one within the period."""
     standard_rota(session, now=clock.now)
-    sms = relay.sms_conversation_id(settings.session_secret, PHONE)
-    other_sms = relay.sms_conversation_id(settings.session_secret, OTHER_PHONE)
+    sms = identities.sms_conversation_id(settings.session_secret, PHONE)
+    other_sms = identities.sms_conversation_id(settings.session_secret, OTHER_PHONE)
     session.add(ConversationMessage(conversation_id=sms, channel="sms", direction="inbound", status="relayed",
                                     text="needle in my hand", details={}, created_at=clock.now - timedelta(minutes=5)))
     closed = case_service.create(session, data={
@@ -309,11 +309,11 @@ def test_retention_without_a_tracker_store_skips_it(session, world, rasa):
 # --- subject access -------------------------------------------------------------------------
 
 def test_subject_access_includes_the_rasa_conversations(client, session, settings, clock, rasa):
-    sms = relay.sms_conversation_id(settings.session_secret, PHONE)
+    sms = identities.sms_conversation_id(settings.session_secret, PHONE)
     rasa.conversation(sms, clock.now - timedelta(minutes=5), "needle went into my hand", phone=PHONE,
                       slot=("contact_name", "Sam"))
     rasa.conversation(CALL, clock.now - timedelta(minutes=2), "a splash in my eye", phone=PHONE, channel="voice")
-    rasa.conversation(relay.sms_conversation_id(settings.session_secret, OTHER_PHONE), clock.now,
+    rasa.conversation(identities.sms_conversation_id(settings.session_secret, OTHER_PHONE), clock.now,
                       "someone else's words", phone=OTHER_PHONE)
     rasa.conversation("demo-1", clock.now, "not tied to the number")
     standard_rota(session, now=clock.now)
@@ -343,7 +343,7 @@ def test_subject_access_includes_the_rasa_conversations(client, session, setting
 
 
 def test_subject_access_for_a_texter_without_a_case(client, settings, clock, rasa):
-    sms = relay.sms_conversation_id(settings.session_secret, PHONE)
+    sms = identities.sms_conversation_id(settings.session_secret, PHONE)
     rasa.conversation(sms, clock.now, "just asking", phone=PHONE)
     export = client.get("/api/subject-access", params={"phone": PHONE}).json()
     assert export["cases"] == [] and export["conversation_ids"] == [sms]
@@ -366,7 +366,7 @@ def test_subject_access_with_the_tracker_store_down(app, client, settings):
 
 
 def test_subject_access_after_retention_has_nothing_from_rasa(client, session, settings, clock, rasa):
-    sms = relay.sms_conversation_id(settings.session_secret, PHONE)
+    sms = identities.sms_conversation_id(settings.session_secret, PHONE)
     rasa.conversation(sms, clock.now, "needle", phone=PHONE)
     later = clock.now + timedelta(days=DAYS + 1)
     retention.apply(session, now=later, days=DAYS, tracker=TrackerStore.from_settings(settings))
@@ -380,7 +380,7 @@ def test_subject_access_after_retention_has_nothing_from_rasa(client, session, s
 def test_a_postgresql_tracker_store_is_pruned_and_exported(session, postgres_tracker, clock):
     rasa, settings = postgres_tracker
     store = TrackerStore.from_settings(settings)
-    sms = relay.sms_conversation_id(settings.session_secret, PHONE)
+    sms = identities.sms_conversation_id(settings.session_secret, PHONE)
     rasa.conversation(sms, clock.now - timedelta(days=40), "long ago", phone=PHONE)
     rasa.conversation(sms, clock.now, "today", phone=PHONE, slot=("contact_name", "Sam"))
     rasa.conversation("demo-1", clock.now - timedelta(days=40), "straight to Rasa")

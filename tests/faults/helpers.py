@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 from twilio.request_validator import RequestValidator
 
-from api.services.relay import SAFE_ANSWER
+from api.services.safe_answer import SAFE_ANSWER
 
 HELPLINE = "+441134960000"
 SAFE = SAFE_ANSWER[:60]

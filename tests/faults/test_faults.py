@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from api.services.relay import sms_conversation_id
+from api.services.identities import sms_conversation_id
 from bench.stack import MODEL, Stack
 from tests.faults.helpers import SAFE, Texter, api_get, inbound_texts, rasa_say, rows, tracker_user_texts, \
     transcript

@@ -28,7 +28,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from api.services.relay import sms_conversation_id
+from api.services.identities import sms_conversation_id
 from bench.stack import MODEL, REPO, Secrets, actions_proc, api_proc, prepare_database, rasa_proc
 from tests.faults.helpers import SAFE, Texter
 from tests.support import postgres

@@ -32,7 +32,7 @@ channels   rest: POST {"sender", "message", "metadata"} to Rasa's /webhooks/rest
            over PUBLIC_BASE_URL + path with TWILIO_AUTH_TOKEN from the environment), so the
            API stores the turn, relays it to Rasa (which runs the real actions) and answers in
            TwiML. sms needs --api; without it (the API-down pass) sms is skipped, and said so.
-           A reply that is the API's safe answer (api/services/relay.py SAFE_ANSWER: Rasa gave no
+           A reply that is the API's safe answer (api/services/safe_answer.py SAFE_ANSWER: Rasa gave no
            usable answer within the API's RASA_TIMEOUT_SECONDS) fails the turn: the harness
            never accepts it as the bot's answer (run_story_tests.sh gives the test API 30 s).
 metadata   conversation level. rest: sent as Rasa metadata with every turn (the relay sends

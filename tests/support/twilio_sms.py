@@ -37,14 +37,14 @@ def signature(token: str, url: str, params: dict[str, str]) -> str:
 
 
 def safe_answer_text() -> str:
-    """The advice every safe answer opens with (api/services/relay.py _SAFE_ADVICE; the paged and
+    """The advice every safe answer opens with (api/services/safe_answer.py _SAFE_ADVICE; the paged and
     not-paged endings follow it), read from the source without importing the API (whose
     packages this interpreter may not have)."""
-    tree = ast.parse((REPO / "api/services/relay.py").read_text(encoding="utf-8"))
+    tree = ast.parse((REPO / "api/services/safe_answer.py").read_text(encoding="utf-8"))
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "_SAFE_ADVICE" for t in node.targets):
             return ast.literal_eval(node.value)
-    raise RuntimeError("_SAFE_ADVICE not found in api/services/relay.py")
+    raise RuntimeError("_SAFE_ADVICE not found in api/services/safe_answer.py")
 
 
 class SmsError(RuntimeError):

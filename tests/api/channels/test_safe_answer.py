@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from api.models import Case, CaseEvent
-from api.services.relay import SAFE_ANSWER, SAFE_ANSWER_NOT_PAGED, sms_conversation_id
+from api.services.identities import sms_conversation_id
+from api.services.safe_answer import SAFE_ANSWER, SAFE_ANSWER_NOT_PAGED
 from tests.api.channels.conftest import CALLER, all_cases, messages, turns
 from tests.api.factories import standard_rota
 

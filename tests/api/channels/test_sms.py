@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from api.models import Case, CaseEvent, ConversationMessage, Page
 from api.services import cases
-from api.services.relay import sms_conversation_id
+from api.services.identities import sms_conversation_id
 from tests.api.channels.conftest import CALLER, all_cases, count, messages, turns, twiml
 from tests.api.factories import HIV_NEEDLESTICK, standard_rota
 
@@ -196,7 +196,7 @@ def test_a_picture_without_words_is_answered_not_relayed(twilio, rasa, session_f
 
 def test_a_retry_after_the_first_request_died_gets_the_safe_answer_not_a_second_turn(
         twilio, rasa, session_factory, settings, clock):
-    from api.services.relay import SAFE_ANSWER_NOT_PAGED
+    from api.services.safe_answer import SAFE_ANSWER_NOT_PAGED
 
     sid = "SM" + "e" * 32
     with session_factory() as s:  # stored by a request that then died before relaying

@@ -6,7 +6,7 @@ import re
 import pytest
 
 from api.channels import texts
-from api.services.relay import Button, Reply
+from api.services.messages import Button, Reply
 
 YES_NO = (Button("Yes", "/affirm"), Button("No", "/deny"), Button("Don't know", "/dont_know"))
 

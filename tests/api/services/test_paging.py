@@ -155,7 +155,7 @@ def test_provisional_case_holds_the_nothing_known_page_then_answers_decide(sessi
     assert case.urgency == "routine"
     assert [p.status for p in _pages(session, case)] == ["cancelled"]
     clock.advance(hours=1)
-    assert app.state.worker.tick() == {"released": 0, "escalated": 0, "delivered": 0}
+    assert {k: v for k, v in app.state.worker.tick().items() if v} == {}
 
 
 def test_provisional_hold_is_released_when_nobody_answers(session, settings, clock, app):
