@@ -36,10 +36,25 @@ class PostgresServer:
                         name], check=True, capture_output=True)
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
 
+    def kill(self) -> None:
+        """The server goes away at once (no clean shutdown), keeping its data for start_again."""
+        subprocess.run([*self.prefix, find_bin("pg_ctl"), "-D", str(self.datadir), "-m", "immediate", "stop"],
+                       check=True, capture_output=True)
+
+    def start_again(self) -> None:
+        _pg_start(self.prefix, self.datadir, self.port)
+
     def stop(self) -> None:
         subprocess.run([*self.prefix, find_bin("pg_ctl"), "-D", str(self.datadir), "-m", "immediate", "stop"],
                        capture_output=True)
         shutil.rmtree(self.datadir.parent, ignore_errors=True)
+
+
+def _pg_start(prefix: list[str], datadir: Path, port: int) -> None:
+    root = datadir.parent
+    options = f"-p {port} -c listen_addresses=127.0.0.1 -k {root} -c fsync=off -c full_page_writes=off"
+    subprocess.run([*prefix, find_bin("pg_ctl"), "-D", str(datadir), "-o", options, "-l", str(root / "log"), "-w",
+                    "start"], check=True, capture_output=True)
 
 
 def start() -> PostgresServer:
@@ -56,9 +71,7 @@ def start() -> PostgresServer:
     subprocess.run([*prefix, initdb, "-D", str(datadir), "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8"],
                    check=True, capture_output=True)
     port = free_port()
-    options = f"-p {port} -c listen_addresses=127.0.0.1 -k {root} -c fsync=off -c full_page_writes=off"
-    subprocess.run([*prefix, pg_ctl, "-D", str(datadir), "-o", options, "-l", str(root / "log"), "-w", "start"],
-                   check=True, capture_output=True)
+    _pg_start(prefix, datadir, port)
     server = PostgresServer(datadir=datadir, port=port, prefix=prefix)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
