@@ -30,7 +30,7 @@ from api.channels.security import TwilioParams, twilio_params
 from api.core.config import Settings
 from api.deps import SessionDep, SettingsDep
 from api.enums import Urgency
-from api.services import call_transfer, paging, relay, rota, turn_store
+from api.services import call_transfer, paging, relay, turn_store
 from api.services.identities import phone_or_none
 from api.services.messages import Button, Inbound, Reply
 from api.services.relay import ToRelay
@@ -57,6 +57,8 @@ GREETING_TEXT = "(call started)"
 TRANSFER_TEXT = ("I am now putting you through to the on-call occupational health practitioner. "
                  "Please stay on the line.")
 BACKUP_TEXT = "The on-call practitioner did not answer. I am trying the backup practitioner now."
+LEAD_TEXT = "Nobody has answered yet. I am trying the clinical lead now."
+NEXT_TEXT = {"backup": BACKUP_TEXT, "clinical_lead": LEAD_TEXT}
 NOBODY_TEXT = (
     "I could not reach a practitioner by phone. Please go to your nearest emergency department now "
     "and tell them about the injury. If a life is at risk, call 999. The on-call practitioner has been "
@@ -185,19 +187,6 @@ def _dial(response: VoiceResponse, settings: Settings, *, target: dict[str, Any]
     dial.number(target["mobile"], url=_url(settings, f"/twilio/voice/whisper?ref={quote(ref)}"), method="POST")
 
 
-def _targets(session: Session, now: datetime) -> list[dict[str, Any]]:
-    """Primary on call first, then the backup, from the rota at this moment."""
-    snapshot = rota.snapshot(session, now)
-    targets: list[dict[str, Any]] = []
-    seen: set[int] = set()
-    for tier, people in (("primary", snapshot.primary), ("backup", snapshot.backup)):
-        for person in people:
-            if person.id not in seen:
-                seen.add(person.id)
-                targets.append({"id": person.id, "name": person.name, "mobile": person.mobile, "tier": tier})
-    return targets
-
-
 def _answer_turn(session: Session, settings: Settings, turn: Turn, params: dict[str, str], *, now: datetime,
                  next_turn: int) -> str:
     """The TwiML after a turn: the bot's words and the next question, or, for an emergency,
@@ -206,7 +195,7 @@ def _answer_turn(session: Session, settings: Settings, turn: Turn, params: dict[
     response = VoiceResponse()
     case = open_case_for(session, call_sid)
     if case is not None and case.urgency == Urgency.emergency and call_transfer.transfer_of(session, call_sid) is None:
-        targets = _targets(session, now)
+        targets = paging.call_targets(session, now)
         if call_transfer.start_transfer(session, turn, case, targets=targets, text=TRANSFER_TEXT, now=now) is not None:
             for reply in turn.replies:
                 _say(response, reply.text)
@@ -332,10 +321,10 @@ def dial_status(params: TwilioParams, request: Request, session: SessionDep, set
         response.hangup()
         said = GOODBYE_TEXT
     elif attempt + 1 < len(targets):
-        _say(response, BACKUP_TEXT)
-        _dial(response, settings, target=targets[attempt + 1], ref=info["ref"], attempt=attempt + 1,
-              caller_id=params.get("To"))
-        said = BACKUP_TEXT
+        target = targets[attempt + 1]
+        said = NEXT_TEXT.get(target["tier"], BACKUP_TEXT)
+        _say(response, said)
+        _dial(response, settings, target=target, ref=info["ref"], attempt=attempt + 1, caller_id=params.get("To"))
     else:
         # Nobody took the call: the caller is told what to do; the text pages carry on.
         _gather(response, settings, replies=[], turn=turn_store.highest_turn(session, call_sid) + 1,

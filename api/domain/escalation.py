@@ -74,6 +74,23 @@ def plan_step(after_step: int, rota: RotaSnapshot, *, already_paged: frozenset[i
     return StepPlan(step=0, tier=None, targets=(), skipped=tuple(skipped))
 
 
+# A caller waiting on the line is put through to one person at a time, in ladder order;
+# "everyone" is a text to all, not a call.
+CALL_STEPS: tuple[PageTier, ...] = (PageTier.primary, PageTier.backup, PageTier.clinical_lead)
+
+
+def call_order(rota: RotaSnapshot) -> tuple[tuple[PageTier, Person], ...]:
+    """Whom a warm transfer rings, in turn: the ladder's people, each once, first tier first."""
+    order: list[tuple[PageTier, Person]] = []
+    seen: set[int] = set()
+    for tier in CALL_STEPS:
+        for person in rota.at(tier):
+            if person.id not in seen:
+                seen.add(person.id)
+                order.append((tier, person))
+    return tuple(order)
+
+
 def ack_deadline(sent_at: datetime, ack_seconds: float) -> datetime:
     return sent_at + timedelta(seconds=ack_seconds)
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from api.core import metrics
 from api.core.config import Settings
 from api.domain import case_lifecycle
-from api.domain.escalation import LADDER, LAST_STEP, ack_deadline, call_by, page_text, plan_step
+from api.domain.escalation import LADDER, LAST_STEP, ack_deadline, call_by, call_order, page_text, plan_step
 from api.enums import CaseStatus, PageStatus, PageTier
 from api.models import Case, Page, Practitioner
 from api.services import audit, outbox, rota
@@ -161,6 +161,12 @@ def supersede_active(session: Session, case: Case, *, now: datetime, why: str, s
     if count:
         audit.log_event(session, case, type="pages_closed", now=now, description=why, details={"count": count})
     return count
+
+
+def call_targets(session: Session, now: datetime) -> list[dict[str, Any]]:
+    """Whom a call's warm transfer rings, in the paging ladder's order, from the rota now."""
+    return [{"id": person.id, "name": person.name, "mobile": person.mobile, "tier": str(tier)}
+            for tier, person in call_order(rota.snapshot(session, now))]
 
 
 def has_sent_pages(case: Case) -> bool:

@@ -192,7 +192,7 @@ class EmergencyRasa:
 def test_a_whole_emergency_call(twilio, rasa, session_factory, clock, settings):
     with session_factory() as s:
         people = standard_rota(s, now=clock.now)
-        primary, backup = people["primary"].mobile, people["backup"].mobile
+        primary, backup, lead = people["primary"].mobile, people["backup"].mobile, people["lead"].mobile
     rasa.reply = EmergencyRasa(session_factory, clock, settings)
 
     # Turn 0: the call comes in.
@@ -244,8 +244,13 @@ def test_a_whole_emergency_call(twilio, rasa, session_factory, clock, settings):
     again = call(twilio, "/twilio/voice/dial-status?attempt=0", DialCallStatus="no-answer")
     assert again.text == twiml_text(root)  # a retried callback: the same answer
 
-    # The backup is busy too: the caller is told what to do, and can still talk.
+    # The backup is busy too: the ladder's next step, the clinical lead, is dialled.
     root = twiml(call(twilio, "/twilio/voice/dial-status?attempt=1", DialCallStatus="busy"))
+    assert "clinical lead" in says(root)[0]
+    assert [n.text for n in root.find("Dial").findall("Number")] == [lead]
+
+    # Nobody answers: the caller is told what to do, and can still talk.
+    root = twiml(call(twilio, "/twilio/voice/dial-status?attempt=2", DialCallStatus="no-answer"))
     told = " ".join(says(root))
     assert "emergency department now" in told and "999" in told and "will call you back" in told
     assert root.find("Gather").get("action").endswith("turn=3")
@@ -256,7 +261,8 @@ def test_a_whole_emergency_call(twilio, rasa, session_factory, clock, settings):
             select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id))]
         assert ("call_transfer", "caller being put through to Alex Primary (primary)") in events
         results = [d for t, d in events if t == "call_transfer_result"]
-        assert results == ["call to Alex Primary (primary): no-answer", "call to Bea Backup (backup): busy"]
+        assert results == ["call to Alex Primary (primary): no-answer", "call to Bea Backup (backup): busy",
+                           "call to Dr Lee Lead (clinical_lead): no-answer"]
         # The text pages carry on: the primary's page still waits for an acknowledgement.
         assert [(p.tier, p.status) for p in case.pages] == [("primary", "pending")]
 

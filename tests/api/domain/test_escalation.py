@@ -1,6 +1,6 @@
 from datetime import datetime, timezone
 
-from api.domain.escalation import Person, RotaSnapshot, ack_deadline, is_overdue, page_text, plan_step
+from api.domain.escalation import Person, RotaSnapshot, ack_deadline, call_order, is_overdue, page_text, plan_step
 from api.enums import PageTier
 
 A, B, L, O = (Person(i, n, f"+4477009000{i}") for i, n in enumerate(["a", "b", "lead", "other"], start=1))
@@ -34,3 +34,12 @@ def test_page_text_carries_ref_and_ack_instruction():
     text = page_text(ref="SH-000001", urgency="emergency", summary="sharps injury.", callback="+447700900555",
                      emergency_department=True)
     assert text.startswith("OH HELPLINE EMERGENCY SH-000001") and "ACK SH-000001" in text and "ED" in text
+
+
+def test_a_call_rings_the_ladder_in_order_each_person_once_and_never_everyone():
+    a, b, lead, other = (Person(i, n, f"+4477009000{i}") for i, n in enumerate(["A", "B", "Lead", "Other"], 1))
+    rota = RotaSnapshot(primary=(a,), backup=(b, a), clinical_leads=(lead,), everyone=(a, b, lead, other))
+    assert [(str(t), p.name) for t, p in call_order(rota)] == [
+        ("primary", "A"), ("backup", "B"), ("clinical_lead", "Lead")]
+    # Nobody on shift: the clinical lead is still rung.
+    assert [p.name for _, p in call_order(RotaSnapshot(clinical_leads=(lead,), everyone=(other,)))] == ["Lead"]
