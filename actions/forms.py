@@ -28,7 +28,7 @@ import re
 from abc import abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Text, Tuple
+from typing import Any, Callable, ClassVar, Dict, Iterable, List, Optional, Sequence, Text, Tuple
 from zoneinfo import ZoneInfo
 
 from rasa_sdk import Tracker
@@ -199,7 +199,7 @@ class HelplineFormValidation(FormValidationAction):
         """validate_<form>"""
 
     #: response to utter when a slot's answer cannot be read (default: per slot)
-    REASK: Dict[str, str] = {}
+    REASK: ClassVar[Dict[str, str]] = {}
 
     def clock(self) -> datetime:
         return now_london()

@@ -82,7 +82,8 @@ async def request_callback(tracker: Tracker, dispatcher: CollectingDispatcher, *
         api_down_route(dispatcher)
     related = tracker.get_slot(n.SLOT_CASE_REF)
     if related and result.ok:
-        await outbox.add_note(related, f"Asked to talk to a person; call-back case {result.case.ref}, number {phone or 'not given'}")
+        await outbox.add_note(
+            related, f"Asked to talk to a person; call-back case {result.case.ref}, number {phone or 'not given'}")
     slots = outbox.slots()
     slots[n.SLOT_CASE_REF] = related or (result.case.ref if result.ok else None)
     return [SlotSet(k, v) for k, v in slots.items()]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
-from typing import Any, Dict, List, Mapping, Optional, Text
+from typing import Any, ClassVar, Dict, List, Mapping, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -135,12 +135,13 @@ def note_risk_history(tracker: Tracker) -> Optional[Dict[str, Any]]:
 
 
 class ValidateReferralForm(HelplineFormValidation):
-    REASK = {n.SLOT_REFERRAL_CONSENT: "utter_reask_yes_no", n.SLOT_REFERRAL_COMPLEX: "utter_reask_yes_no",
-             n.SLOT_REFERRAL_WORK_RELATED: "utter_reask_yes_no", n.SLOT_REFERRAL_REASON: "utter_reask_choice",
-             n.SLOT_APPOINTMENT_TYPE: "utter_reask_choice", n.SLOT_URGENCY_REQUESTED: "utter_reask_choice"}
-    REASK.update({slot: "utter_reask_free_text" for slot in (
+    REASK: ClassVar[Dict[str, str]] = {
+        n.SLOT_REFERRAL_CONSENT: "utter_reask_yes_no", n.SLOT_REFERRAL_COMPLEX: "utter_reask_yes_no",
+        n.SLOT_REFERRAL_WORK_RELATED: "utter_reask_yes_no", n.SLOT_REFERRAL_REASON: "utter_reask_choice",
+        n.SLOT_APPOINTMENT_TYPE: "utter_reask_choice", n.SLOT_URGENCY_REQUESTED: "utter_reask_choice"}
+    REASK.update(dict.fromkeys((
         n.SLOT_EMPLOYEE_NAME, n.SLOT_EMPLOYEE_ROLE, n.SLOT_EMPLOYEE_HOURS, n.SLOT_ABSENCE_HISTORY,
-        n.SLOT_TRIED, n.SLOT_QUESTIONS_FOR_OH, n.SLOT_ADJUSTMENTS, n.SLOT_ORGANISATION_NAME)})
+        n.SLOT_TRIED, n.SLOT_QUESTIONS_FOR_OH, n.SLOT_ADJUSTMENTS, n.SLOT_ORGANISATION_NAME), "utter_reask_free_text"))
 
     FREE_TEXT = frozenset({n.SLOT_EMPLOYEE_NAME, n.SLOT_EMPLOYEE_ROLE, n.SLOT_EMPLOYEE_HOURS, n.SLOT_ABSENCE_HISTORY,
                            n.SLOT_TRIED, n.SLOT_QUESTIONS_FOR_OH, n.SLOT_ADJUSTMENTS, n.SLOT_ORGANISATION_NAME})
@@ -159,7 +160,7 @@ class ValidateReferralForm(HelplineFormValidation):
         return events
 
     def readers(self):
-        readers = {slot: read_free_text for slot in self.FREE_TEXT}
+        readers = dict.fromkeys(self.FREE_TEXT, read_free_text)
         readers.update({
             n.SLOT_REFERRAL_CONSENT: read_yes_no,
             n.SLOT_REFERRAL_REASON: self.choice(REASON),
@@ -380,7 +381,7 @@ class ActionReferralStatus(Action):
 
 
 class ValidateClinicianForm(HelplineFormValidation):
-    REASK = {n.SLOT_CLINICIAN_QUESTION: "utter_reask_free_text"}
+    REASK: ClassVar[Dict[str, str]] = {n.SLOT_CLINICIAN_QUESTION: "utter_reask_free_text"}
 
     FREE_TEXT = frozenset({n.SLOT_CLINICIAN_QUESTION})
 

@@ -117,16 +117,16 @@ def parse_choice(text: Optional[str], options: Sequence[str]) -> Optional[str]:
             return options[-1]
         return options[index - 1] if 1 <= index <= len(options) else None
     normalised = [normalise(o) for o in options]
-    exact = [o for o, n in zip(options, normalised) if n == norm]
+    exact = [o for o, n in zip(options, normalised, strict=True) if n == norm]
     if exact:
         return exact[0]
     core = " ".join(_CHOICE_FILLER.sub(" ", norm).split()) or norm  # "the manager one" -> "manager"
     # The reply is part of one option ("manager" -> "Manager question") ...
-    inside = [o for o, n in zip(options, normalised) if n and f" {core} " in f" {n} "]
+    inside = [o for o, n in zip(options, normalised, strict=True) if n and f" {core} " in f" {n} "]
     if len(inside) == 1:
         return inside[0]
     # ... or one option is part of the reply ("its the manager question please").
-    contains = [o for o, n in zip(options, normalised) if n and f" {n} " in f" {norm} "]
+    contains = [o for o, n in zip(options, normalised, strict=True) if n and f" {n} " in f" {norm} "]
     if len(contains) == 1:
         return contains[0]
     return None

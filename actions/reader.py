@@ -194,7 +194,7 @@ _REWRITES: Tuple[Tuple[Pattern, str], ...] = tuple((re.compile(p), r) for p, r i
 class _Text:
     """The tokenised text, with the original span of every character."""
 
-    __slots__ = ("s", "lo", "hi", "original")
+    __slots__ = ("hi", "lo", "original", "s")
 
     def __init__(self, original: str):
         self.original = original
@@ -359,7 +359,8 @@ class Row:
     requires: Optional[str] = None  # a cue that must also be in the message
 
 
-def R(pattern: str, rank: int = 2, requires: Optional[str] = None, clause: bool = False, **facts: str) -> Row:
+def R(pattern: str, rank: int = 2,  # noqa: N802  (one capital letter: the tables below read as rows)
+       requires: Optional[str] = None, clause: bool = False, **facts: str) -> Row:
     """One table row. `clause`: the pattern must be a whole clause ("blood", "it was used")."""
     body = _expand(pattern)
     if clause:
@@ -1058,11 +1059,8 @@ def _read_time(t: _Text, now: datetime, tz: str) -> Optional[Heard]:
             continue
         if kind == "bare" and not _EVENT_BEFORE.search(before):
             continue
-        if kind == "day":
-            extra = _DAY_HOUR.match(t.s, end)
-            if extra:
-                end = extra.end()
-        chosen.append([start, end, {kind}])
+        extra = _DAY_HOUR.match(t.s, end) if kind == "day" else None
+        chosen.append([start, extra.end() if extra else end, {kind}])
     # Join neighbours ("yesterday" + "at 3"), then read the first phrase that parses.
     phrases: List[List[Any]] = []
     for atom in chosen:

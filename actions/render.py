@@ -113,7 +113,9 @@ def call_by_text(value: Optional[str], now: Optional[datetime] = None) -> Option
     moment = moment.astimezone(LONDON)
     today = (now or datetime.now(timezone.utc)).astimezone(LONDON).date()
     clock = moment.strftime("%H:%M")
-    return clock if moment.date() == today else f"{clock} on {moment.strftime('%a')} {moment.day} {moment.strftime('%b')}"
+    if moment.date() == today:
+        return clock
+    return f"{clock} on {moment.strftime('%a')} {moment.day} {moment.strftime('%b')}"
 
 
 def phone_text(value: Optional[str]) -> Optional[str]:

@@ -6,7 +6,7 @@ No clinical rule lives here: the API's decision (urgency, ED, page) is rendered 
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Mapping, Optional, Text
+from typing import Any, ClassVar, Dict, List, Mapping, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -45,7 +45,8 @@ ROUTINE = "routine"
 EXPOSURE = Choices(
     (
         Option("percutaneous", "A needle, sharp or a bite that broke the skin",
-               ("needle", "needlestick", "sharp", "scalpel", "stabbed", "stuck", "pricked", "jabbed", "bite", "bit", "bitten", "cut")),
+               ("needle", "needlestick", "sharp", "scalpel", "stabbed", "stuck", "pricked", "jabbed", "bite", "bit",
+                "bitten", "cut")),
         Option("mucocutaneous", "A splash in the eyes, mouth or nose",
                ("splash", "eye", "eyes", "mouth", "nose", "face")),
         Option("non_intact_skin", "Contact with broken skin (a cut, graze or eczema)",
@@ -61,7 +62,9 @@ FLUID = Choices(
     (
         Option("blood", "Blood", ("blood",)),
         Option("blood_stained", "Fluid with blood in it", ("blood stained", "bloodstained", "bloody", "blood in it")),
-        Option("high_risk_other", "Another body fluid (semen, vaginal fluid, spinal, joint, chest or belly fluid, amniotic fluid, breast milk, or tissue)",
+        Option("high_risk_other",
+               "Another body fluid (semen, vaginal fluid, spinal, joint, chest or belly fluid, amniotic fluid, "
+               "breast milk, or tissue)",
                ("semen", "vaginal", "csf", "spinal", "synovial", "pleural", "peritoneal",
                 "pericardial", "amniotic", "breast milk", "tissue")),
         Option("low_risk", "Urine, vomit, faeces or saliva with no blood in it",
@@ -100,7 +103,8 @@ SOURCE_RISK = Choices(
 DEVICE = Choices(
     (
         Option("hollow_bore_needle", "A hollow needle (blood test, injection or cannula)",
-               ("hollow", "cannula", "venflon", "butterfly", "syringe", "blood test", "injection", "insulin", "vaccine")),
+               ("hollow", "cannula", "venflon", "butterfly", "syringe", "blood test", "injection", "insulin",
+                "vaccine")),
         Option("solid_needle", "A solid needle (e.g. suture needle)", ("solid", "suture", "stitch", "acupuncture")),
         Option("scalpel", "A scalpel or blade", ("scalpel", "blade", "knife")),
         Option("lancet", "A lancet (finger-prick)", ("lancet", "finger prick")),
@@ -120,8 +124,10 @@ DEPTH = Choices(
 HBV = Choices(
     (
         Option("responder", "Yes, and a blood test showed it worked", ("worked", "immune", "responder", "good levels")),
-        Option("non_responder", "Yes, but it didn't work for me (non-responder)", ("non responder", "didnt work", "not work")),
-        Option("partial", "I started the course but didn't finish", ("started", "partial", "not finished", "one dose", "two doses")),
+        Option("non_responder", "Yes, but it didn't work for me (non-responder)",
+               ("non responder", "didnt work", "not work")),
+        Option("partial", "I started the course but didn't finish",
+               ("started", "partial", "not finished", "one dose", "two doses")),
         Option("unvaccinated", "No, never", ("never", "not vaccinated", "unvaccinated")),
         Option(n.UNKNOWN, "Don't know"),
     ),
@@ -378,7 +384,7 @@ class ActionSharpsOpenCase(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
-        fresh: Dict[str, Any] = {slot: None for slot in n.SHARPS_FORM_SLOTS + SIDE_SLOTS}
+        fresh: Dict[str, Any] = dict.fromkeys(n.SHARPS_FORM_SLOTS + SIDE_SLOTS)
         fresh.update({n.SLOT_CASE_REF: None, n.SLOT_ANNOUNCED_URGENCY: None, n.SLOT_FORM_RETRIES: None,
                       n.SLOT_CALLBACK_OFFER_DECLINED: None, n.SLOT_ADVICE_SAID: None})
         fresh.update(prefill_from_first_message(tracker, forms.now_london()))
@@ -387,7 +393,8 @@ class ActionSharpsOpenCase(Action):
         earlier = pending.pop(SHARPS_PENDING, None)
         if earlier and not tracker.get_slot(n.SLOT_CASE_REF):
             # an earlier case never reached the API: keep it, as a case of its own
-            pending[CASES_PENDING] = [{**earlier["create"], **earlier["payload"]}] + list(pending.get(CASES_PENDING) or [])
+            pending[CASES_PENDING] = [{**earlier["create"], **earlier["payload"]},
+                                      *(pending.get(CASES_PENDING) or [])]
         outbox = Outbox(api=get_api(), case_ref=None, pending=pending)
         result = await outbox.send_sharps(
             case_fields(tracker, line="sharps", kind="exposure"),
@@ -400,7 +407,8 @@ class ActionSharpsOpenCase(Action):
         if result.case is not None:
             outbox.announce_synced(dispatcher)
             dispatcher.utter_message(response=n.UTTER_CASE_OPENED, case_ref=result.case.ref)
-            updates.update(await announce_urgency(result.case, slots, dispatcher, outbox, conversation_channel(tracker)))
+            updates.update(
+                await announce_urgency(result.case, slots, dispatcher, outbox, conversation_channel(tracker)))
         else:
             dispatcher.utter_message(response=n.UTTER_CASE_OPENED_OFFLINE)
             if result.unavailable:
@@ -469,7 +477,8 @@ def change_text(domain: DomainDict, slot: str, old: Any, new: Any, words: str) -
 
 
 class ValidateSharpsForm(HelplineFormValidation):
-    REASK = {slot: "utter_reask_yes_no" for slot in YES_NO_SLOTS if slot != n.SLOT_SHARPS_CONTINUE}
+    REASK: ClassVar[Dict[str, str]] = {
+        slot: "utter_reask_yes_no" for slot in YES_NO_SLOTS if slot != n.SLOT_SHARPS_CONTINUE}
     REASK.update({n.SLOT_REPORTER_NAME: "utter_reask_free_text", n.SLOT_REPORTER_ROLE: "utter_reask_free_text",
                   n.SLOT_WORKPLACE: "utter_reask_free_text"})
 

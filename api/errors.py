@@ -4,7 +4,6 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 
@@ -101,9 +100,3 @@ def install(app: FastAPI) -> None:
         return JSONResponse(status_code=503, headers={"Retry-After": "5"},
                             content={"detail": "the database could not complete the request"})
 
-
-def nested_validation_error(prefix: list, exc) -> RequestValidationError:
-    """Re-raise a sub-model's ValidationError with the field path the caller sent."""
-    return RequestValidationError(
-        [{**err, "loc": [*prefix, *err["loc"]]} for err in exc.errors(include_url=False, include_context=False)]
-    )

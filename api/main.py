@@ -9,12 +9,12 @@ from datetime import datetime, timezone
 from fastapi import FastAPI
 
 from api import channels, errors, web
-from api.core import metrics
 from api.core.config import Settings, get_settings
 from api.core.db import make_engine, make_session_factory
 from api.core.logging import CaseRefMiddleware, configure_logging
 from api.notifier import LogNotifier, Notifier
 from api.routes import cases, health, organisations, pages, practitioners, rota, subject_access, triage
+from api.routes import metrics as metrics_route
 from api.worker import DeadlineWorker
 
 
@@ -58,7 +58,7 @@ def create_app(
     app.state.worker = worker
     errors.install(app)
     app.add_middleware(CaseRefMiddleware)
-    metrics.install(app)
+    metrics_route.install(app)
     for module in (health, triage, cases, pages, rota, organisations, practitioners, subject_access, channels, web):
         app.include_router(module.router)
     return app

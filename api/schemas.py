@@ -42,7 +42,9 @@ class Source(_Open):
     hiv: Tri = "unknown"
     hbv: Tri = "unknown"
     hcv: Tri = "unknown"
-    risk_factors: list[Literal["injecting_drug_use", "high_prevalence_country", "msm", "known_viraemic", "other"]] | None = None
+    risk_factors: (
+        list[Literal["injecting_drug_use", "high_prevalence_country", "msm", "known_viraemic", "other"]] | None
+    ) = None
 
 
 class Recipient(_Open):

@@ -32,8 +32,8 @@ def load_env(path: str | Path = ".env") -> dict[str, str]:
     values: dict[str, str] = {}
     file = Path(path)
     if file.exists():
-        for line in file.read_text(encoding="utf-8").splitlines():
-            line = line.strip()
+        for raw in file.read_text(encoding="utf-8").splitlines():
+            line = raw.strip()
             if line and not line.startswith("#") and "=" in line:
                 key, _, value = line.partition("=")
                 values[key.strip()] = value.strip().strip('"').strip("'")

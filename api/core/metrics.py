@@ -12,7 +12,7 @@ Two sources make one page:
   carries the process_* and python_* metrics), plus gauges read from the database at
   scrape time (outbox backlog, open cases, database up).
 
-The services import only the counters below (no web framework); `install` wires the rest.
+The services import only the counters below (no web framework); `api/routes/metrics.py` wires the rest.
 Every label has a small fixed set of values (channel, outcome, line, urgency, tier).
 Counters are per process: with several API processes, scrape each one (Prometheus sums).
 """
@@ -20,7 +20,7 @@ Counters are per process: with several API processes, scrape each one (Prometheu
 import logging
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
@@ -112,26 +112,3 @@ class DatabaseCollector(Collector):
         yield up
         yield backlog
         yield open_cases
-
-
-def install(app: Any) -> None:
-    """HTTP instrumentation, the scrape-time gauges and the protected /metrics route."""
-    from fastapi import APIRouter, Depends, Request, Response
-    from prometheus_fastapi_instrumentator import Instrumentator
-
-    from api.deps import require_token
-
-    registry = CollectorRegistry(auto_describe=False)
-    Instrumentator(registry=registry, excluded_handlers=["/metrics"], should_group_status_codes=False,
-                   should_ignore_untemplated=True).instrument(app)
-    registry.register(DatabaseCollector(app))
-    app.state.metrics_registry = registry
-
-    router = APIRouter(include_in_schema=False)
-
-    @router.get("/metrics", dependencies=[Depends(require_token)])
-    def metrics(request: Request) -> Response:
-        body = generate_latest(REGISTRY) + generate_latest(request.app.state.metrics_registry)
-        return Response(body, media_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})
-
-    app.include_router(router)

@@ -1,19 +1,20 @@
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, status
+from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from api.deps import ApiActor, NowDep, SessionDep, SettingsDep
+from api.domain.case_kinds import is_sharps_exposure
 from api.enums import CaseKind, CaseStatus, Line, Urgency
-from api.errors import nested_validation_error
 from api.schemas import (
+    AdviceSaid,
     CaseCreate,
     CaseEventRead,
     CaseList,
     CaseNoteCreate,
     CaseRead,
     CaseStatusChange,
-    AdviceSaid,
     CaseStatusRead,
     CaseUpdate,
     PersonRequest,
@@ -27,9 +28,16 @@ from api.services.views import case_read, case_status_read
 router = APIRouter(prefix="/api/cases", tags=["cases"])
 
 
+def _nested_validation_error(prefix: list, exc: ValidationError) -> RequestValidationError:
+    """Re-raise a sub-model's ValidationError with the field path the caller sent."""
+    return RequestValidationError(
+        [{**err, "loc": [*prefix, *err["loc"]]} for err in exc.errors(include_url=False, include_context=False)]
+    )
+
+
 def _checked_answers(line: str, kind: str | None, answers: dict[str, Any], *, creating: bool) -> dict[str, Any]:
     model = None
-    if line == Line.sharps and kind in (None, CaseKind.exposure):
+    if is_sharps_exposure(line, kind):
         model = SharpsAnswers
     elif kind == CaseKind.referral:
         model = ReferralAnswersCreate if creating else ReferralAnswers
@@ -38,7 +46,7 @@ def _checked_answers(line: str, kind: str | None, answers: dict[str, Any], *, cr
     try:
         checked = model.model_validate(answers)
     except ValidationError as exc:
-        raise nested_validation_error(["body", "answers"], exc) from exc
+        raise _nested_validation_error(["body", "answers"], exc) from exc
     # Only what was sent, at every depth: a partial answer must not reset its siblings.
     return checked.model_dump(mode="json", exclude_unset=True)
 

@@ -1,5 +1,4 @@
 from fastapi import APIRouter, status
-from sqlalchemy import select
 
 from api.deps import ApiActor, NowDep, SessionDep
 from api.models import Practitioner
@@ -11,7 +10,7 @@ router = APIRouter(prefix="/api/practitioners", tags=["practitioners"])
 
 @router.get("", response_model=list[PractitionerRead])
 def list_practitioners(session: SessionDep, _: ApiActor):
-    return list(session.scalars(select(Practitioner).order_by(Practitioner.name)))
+    return directory.list_practitioners(session)
 
 
 @router.post("", response_model=PractitionerRead, status_code=status.HTTP_201_CREATED)

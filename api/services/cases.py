@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from api.core import metrics
 from api.core.config import Settings
+from api.domain.case_kinds import kind_for
 from api.domain.case_lifecycle import OPEN_STATUSES
 from api.enums import CaseKind, CaseStatus, Line, PageStatus, Urgency
 from api.models import Case, Organisation
@@ -93,7 +94,7 @@ def create(
     session: Session, *, data: dict[str, Any], now: datetime, settings: Settings, actor: str = "api"
 ) -> Case:
     line = data["line"]
-    kind = data.get("kind") or (CaseKind.exposure if line == Line.sharps else CaseKind.advice)
+    kind = kind_for(line, data.get("kind"))
     org = _organisation(session, data.get("organisation_code"))
     case = Case(
         ref=refs.next_ref(session, line), line=line, kind=kind, channel=data.get("channel") or "api",

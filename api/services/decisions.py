@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from api.domain.case_kinds import is_sharps_exposure, kind_for
 from api.enums import CaseKind, Line, Urgency
 from api.triage import contains_crisis_words, decide_manager, decide_sharps, raise_only
 
@@ -14,10 +15,13 @@ def _free_text(case_answers: dict[str, Any], summary: str | None) -> str:
     return " ".join(texts)
 
 
-def decide(*, line: str, kind: str, answers: dict[str, Any], summary: str | None, now: datetime) -> dict[str, Any]:
+def decide(
+    *, line: str, kind: str | None, answers: dict[str, Any], summary: str | None, now: datetime
+) -> dict[str, Any]:
     text = _free_text(answers, summary)
     crisis = kind == CaseKind.crisis or answers.get("crisis") is True or contains_crisis_words(text)
-    if line == Line.sharps and kind == CaseKind.exposure:
+    kind = kind_for(line, kind)  # a sharps-line case with no kind is an exposure
+    if is_sharps_exposure(line, kind):
         decision = decide_sharps(answers, now=now).to_dict()
     else:
         decision = decide_manager(kind, answers, now=now, text=text).to_dict()

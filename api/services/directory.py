@@ -80,7 +80,7 @@ def match_organisation(session: Session, text: str | None) -> Organisation | Non
     words = _words(wanted)
     if not words:
         return None
-    hits = [o for o in orgs if words <= _words(o.name) or _words(o.name) <= words and _words(o.name)]
+    hits = [o for o in orgs if words <= _words(o.name) or (_words(o.name) <= words and _words(o.name))]
     return hits[0] if len(hits) == 1 else None
 
 
@@ -89,6 +89,11 @@ def create_organisation(session: Session, data: dict[str, Any], *, now: datetime
     session.add(org)
     _flush(session, f"an organisation with code {org.code} already exists")
     return org
+
+
+def list_practitioners(session: Session) -> list[Practitioner]:
+    """Every practitioner, active or not, by name."""
+    return list(session.scalars(select(Practitioner).order_by(Practitioner.name)))
 
 
 def create_practitioner(session: Session, data: dict[str, Any], *, now: datetime) -> Practitioner:

@@ -1,7 +1,7 @@
 """Pure triage rules for the helpline: no web framework, database, network or clock.
 
-Callers pass `now`; rule files in rules/ and the bank holiday list in calendars/ are loaded
-lazily and cached.
+Callers pass `now`; rule files in rules/, and the bank holidays (the `holidays` package plus the
+service closures in calendars/), are loaded lazily and cached.
 """
 from api.triage.bank_holidays import BankHolidayError, BankHolidays, load_bank_holidays
 from api.triage.crisis import contains_crisis_words

@@ -1,14 +1,27 @@
-"""Bank holidays: one list (calendars/<name>.yaml, from GOV.UK) for every "working day".
+"""Days off for every "working day": the bank holidays of England and Wales, and the days the OH
+service itself closes.
+
+- Bank holidays come from the `holidays` package (`holidays.country_holidays("GB", subdiv="ENG")`;
+  Wales has the same bank holidays as England). New and one-off bank holidays (a state funeral, a
+  coronation) arrive with each release of the package: nobody copies dates by hand. Only the
+  weekday a bank holiday is taken on counts, as GOV.UK lists it: Boxing Day on a Saturday is
+  not listed, its substitute Monday is.
+- Service closures are the only local list: `calendars/service-closures.yaml`, days the OH
+  team closes although they are not bank holidays (empty unless OH adds one).
 
 The manager line's working hours (a rule file's `working_hours.bank_holidays: england-and-wales`)
-and the dashboard's routine clock (api/services/queue.py) both read it through
+and the dashboard's routine clock (api/services/queue.py) both read the calendar through
 `load_bank_holidays()`, so they cannot disagree.
 
-Pure apart from reading the data file and one log line: no clock (callers pass dates), no web
-or database. A date in a year the file does not list is counted as an ordinary day (so a weekday
-is a working day) and a warning is logged once per year: clocks then fall due early, and a
-held page goes out on an unlisted bank holiday rather than waiting past it. That is the safe
-side; the warning is the prompt to add the year (README: "Bank holidays").
+The `holidays` package is imported when a calendar is first asked about, not with this module:
+api.triage is also imported by the bot (bot/components/crisis_guard.py, on Python 3.10 with
+the bot's packages, which do not include `holidays`).
+
+Pure apart from the package, reading the closures file and one log line: no clock (callers
+pass dates), no web or database. Each year is worked out once per calendar and cached. A year
+the package does not cover (before 1872 or after 2100) counts as having no days off (so a
+weekday is a working day: clocks fall due early, a held page goes out rather than waiting)
+and a warning is logged once per year.
 """
 from __future__ import annotations
 
@@ -19,53 +32,80 @@ import threading
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from types import MappingProxyType
+from types import MappingProxyType, ModuleType
 from typing import Any, Mapping
 
 import yaml
 
 CALENDARS_DIR = Path(__file__).resolve().parent / "calendars"
+CLOSURES_PATH = CALENDARS_DIR / "service-closures.yaml"
 DEFAULT_CALENDAR = "england-and-wales"
-# England and Wales always has at least these 8 (New Year, Good Friday, Easter Monday, early
-# May, spring, summer, Christmas, Boxing Day, with substitutes); fewer means a half-entered year.
-MIN_PER_YEAR = 8
+# The names a rule file may give (`working_hours.bank_holidays: <name>`), and the country and
+# subdivision of the holidays package behind each.
+CALENDARS: Mapping[str, tuple[str, str]] = MappingProxyType({"england-and-wales": ("GB", "ENG")})
 _NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 
 log = logging.getLogger(__name__)
 
 
 class BankHolidayError(ValueError):
-    """A calendar file is malformed or missing; the message names the file and the entry."""
+    """An unknown calendar, or a malformed service closures file; the message says which entry."""
 
 
-@dataclass(frozen=True, eq=False)  # identity equality: hashable, one instance per loaded file
+@dataclass(frozen=True, eq=False)  # identity equality: hashable, one instance per loaded calendar
 class BankHolidays:
     name: str
-    source: str
-    retrieved: date
-    holidays: Mapping[date, str] = field(repr=False)  # date -> GOV.UK's name for it
-    years: tuple[int, ...]  # consecutive years the list is complete for, oldest first
+    country: str
+    subdiv: str
+    closures: Mapping[date, str] = field(default_factory=lambda: MappingProxyType({}), repr=False)
+    _years: dict[int, Mapping[date, str]] = field(default_factory=dict, repr=False)
     _warned: set[int] = field(default_factory=set, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
+    def source(self) -> str:
+        return f"holidays {_package().__version__} ({self.country}, subdivision {self.subdiv})"
+
+    @property
     def first_year(self) -> int:
-        return self.years[0]
+        return _package_years(self.country)[0]
 
     @property
     def last_year(self) -> int:
-        return self.years[-1]
+        return _package_years(self.country)[1]
 
     def covers(self, day: date) -> bool:
         return self.first_year <= day.year <= self.last_year
 
+    def holidays_in(self, year: int) -> Mapping[date, str]:
+        """Every day off in `year` (bank holidays and service closures), date -> name, in date
+        order; worked out once per year."""
+        with self._lock:
+            cached = self._years.get(year)
+        if cached is not None:
+            return cached
+        days: dict[date, str] = {}
+        if self.first_year <= year <= self.last_year:
+            package = _package().country_holidays(self.country, subdiv=self.subdiv, years=year)
+            # Only weekdays: a bank holiday at a weekend is taken on its substitute day, which the
+            # package lists too ("Boxing Day (observed)").
+            days.update((day, label) for day, label in package.items() if day.weekday() < 5)
+        else:
+            self._warn_uncovered(year)
+        for day, label in self.closures.items():
+            if day.year == year:
+                days.setdefault(day, label)
+        result: Mapping[date, str] = MappingProxyType(dict(sorted(days.items())))
+        with self._lock:
+            return self._years.setdefault(year, result)
+
     def is_bank_holiday(self, day: date) -> bool:
-        """True for a listed bank holiday. A day outside the years listed is never one (the
-        list has run out, or not begun): a warning is logged, once per year."""
-        if not self.covers(day):
-            self._warn_uncovered(day.year)
-            return False
-        return day in self.holidays
+        """True for a bank holiday (on the weekday it is taken) or a service closure: not a
+        working day."""
+        return day in self.holidays_in(day.year)
+
+    def name_of(self, day: date) -> str | None:
+        return self.holidays_in(day.year).get(day)
 
     def _warn_uncovered(self, year: int) -> None:
         with self._lock:
@@ -73,15 +113,22 @@ class BankHolidays:
                 return
             self._warned.add(year)
         log.warning(
-            "bank holidays for %s are listed for %d-%d only; days in %d are counted as weekdays with no "
-            "bank holidays: add %d from %s to %s",
-            self.name, self.first_year, self.last_year, year, year, self.source,
-            f"api/triage/calendars/{self.name}.yaml",
+            "bank holidays for %s are known for %d-%d only (%s); days in %d are counted as weekdays "
+            "with no bank holidays",
+            self.name, self.first_year, self.last_year, self.source, year,
         )
 
 
-def calendar_path(name: str) -> Path:
-    return CALENDARS_DIR / f"{name}.yaml"
+def _package() -> ModuleType:
+    import holidays  # here, not at the top: see the module docstring
+
+    return holidays
+
+
+@functools.lru_cache(maxsize=8)
+def _package_years(country: str) -> tuple[int, int]:
+    cls = type(_package().country_holidays(country))
+    return int(getattr(cls, "start_year", 1)), int(getattr(cls, "end_year", 9999))
 
 
 def _as_date(value: Any, where: str) -> date:
@@ -93,84 +140,67 @@ def _as_date(value: Any, where: str) -> date:
         raise BankHolidayError(f"{where}: {value!r} is not a YYYY-MM-DD date") from None
 
 
-def parse_bank_holidays(data: Any, where: str) -> BankHolidays:
-    """Build and check a calendar from its YAML; BankHolidayError says exactly what is wrong."""
-    if not isinstance(data, Mapping):
-        raise BankHolidayError(f"{where}: expected a mapping with name, source, retrieved, years")
-    unknown = set(data) - {"name", "source", "retrieved", "years"}
-    if unknown:
-        raise BankHolidayError(f"{where}: unknown keys {sorted(unknown)}")
-    name, source = data.get("name"), data.get("source")
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise BankHolidayError(f"{where}: 'name' must be lower-case-with-hyphens, got {name!r}")
-    if not isinstance(source, str) or not source.strip():
-        raise BankHolidayError(f"{where}: 'source' must say where the list comes from (a URL)")
-    retrieved = _as_date(data.get("retrieved"), f"{where}: retrieved")
-    years_raw = data.get("years")
-    if not isinstance(years_raw, Mapping) or not years_raw:
-        raise BankHolidayError(f"{where}: 'years' must map each year to its list of bank holidays")
-    holidays: dict[date, str] = {}
-    years = []
-    for year, entries in years_raw.items():
-        if isinstance(year, bool) or not isinstance(year, int):
-            raise BankHolidayError(f"{where}: year {year!r} must be a number such as 2027")
-        at = f"{where}: {year}"
-        if not isinstance(entries, list) or len(entries) < MIN_PER_YEAR:
-            raise BankHolidayError(f"{at}: expected a list of at least {MIN_PER_YEAR} bank holidays "
-                                   f"(England and Wales always has {MIN_PER_YEAR}); is the year complete?")
-        for entry in entries:
-            if not isinstance(entry, Mapping) or set(entry) != {"date", "name"}:
-                raise BankHolidayError(f"{at}: each entry must be {{date: YYYY-MM-DD, name: ...}}, got {entry!r}")
-            day = _as_date(entry["date"], at)
-            label = entry["name"]
-            if not isinstance(label, str) or not label.strip():
-                raise BankHolidayError(f"{at}: {day} needs a name")
-            if day.year != year:
-                raise BankHolidayError(f"{at}: {day} is not in {year}")
-            if day.weekday() >= 5:
-                raise BankHolidayError(f"{at}: {day} ({label}) is a {day:%A}; a bank holiday at a weekend "
-                                       "moves to a weekday (the substitute day): list that instead")
-            if day in holidays:
-                raise BankHolidayError(f"{at}: {day} is listed twice")
-            holidays[day] = label.strip()
-        years.append(year)
-    years.sort()
-    if years != list(range(years[0], years[-1] + 1)):
-        raise BankHolidayError(f"{where}: years must follow on with none missing, got {years}")
-    return BankHolidays(name=name, source=source.strip(), retrieved=retrieved,
-                        holidays=MappingProxyType(dict(sorted(holidays.items()))), years=tuple(years))
+def parse_service_closures(data: Any, where: str) -> Mapping[date, str]:
+    """The closures file's YAML (`closures: [{date: YYYY-MM-DD, name: ...}, ...]`) as date -> name;
+    BankHolidayError says exactly what is wrong."""
+    if data is None:
+        return MappingProxyType({})
+    if not isinstance(data, Mapping) or set(data) - {"closures"}:
+        raise BankHolidayError(f"{where}: expected a mapping with one key, 'closures'")
+    entries = data.get("closures") or []
+    if not isinstance(entries, list):
+        raise BankHolidayError(f"{where}: 'closures' must be a list of {{date: YYYY-MM-DD, name: ...}}")
+    closures: dict[date, str] = {}
+    for entry in entries:
+        if not isinstance(entry, Mapping) or set(entry) != {"date", "name"}:
+            raise BankHolidayError(f"{where}: each closure must be {{date: YYYY-MM-DD, name: ...}}, got {entry!r}")
+        day = _as_date(entry["date"], where)
+        label = entry["name"]
+        if not isinstance(label, str) or not label.strip():
+            raise BankHolidayError(f"{where}: {day} needs a name (why the service is closed)")
+        if day.weekday() >= 5:
+            raise BankHolidayError(f"{where}: {day} ({label}) is a {day:%A}, never a working day anyway")
+        if day in closures:
+            raise BankHolidayError(f"{where}: {day} is listed twice")
+        closures[day] = label.strip()
+    return MappingProxyType(dict(sorted(closures.items())))
 
 
-def read_bank_holidays(path: str | Path) -> BankHolidays:
-    """Read one calendar file (uncached: a fresh instance each call)."""
+def read_service_closures(path: str | Path = CLOSURES_PATH) -> Mapping[date, str]:
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise BankHolidayError(f"{path.name}: cannot be read: {exc}") from None
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, ValueError) as exc:  # PyYAML raises ValueError for a date such as 2027-13-01
         raise BankHolidayError(f"{path.name}: not valid YAML: {exc}") from None
-    calendar = parse_bank_holidays(data, path.name)
-    if calendar.name != path.stem:
-        raise BankHolidayError(f"{path.name}: name {calendar.name!r} must equal the file name stem {path.stem!r}")
-    return calendar
+    return parse_service_closures(data, path.name)
 
 
 def available_calendars() -> tuple[str, ...]:
-    return tuple(sorted(p.stem for p in CALENDARS_DIR.glob("*.yaml")))
+    return tuple(sorted(CALENDARS))
+
+
+def _check_name(name: Any) -> str:
+    if not isinstance(name, str) or not _NAME.match(name) or name not in CALENDARS:
+        raise BankHolidayError(f"unknown bank holiday calendar {name!r}; available: {available_calendars()}")
+    return name
+
+
+def make_bank_holidays(name: str = DEFAULT_CALENDAR, closures_path: str | Path = CLOSURES_PATH) -> BankHolidays:
+    """A new calendar (uncached: its own year cache and warn-once state)."""
+    country, subdiv = CALENDARS[_check_name(name)]
+    return BankHolidays(name=name, country=country, subdiv=subdiv, closures=read_service_closures(closures_path))
 
 
 def load_bank_holidays(name: str = DEFAULT_CALENDAR) -> BankHolidays:
-    """The named calendar from calendars/, read once per process: every caller asking for the
-    same name gets the same instance (so one warning per year, whoever asks)."""
-    # The pattern also keeps a name from a rule file from pointing at a path elsewhere.
-    if not isinstance(name, str) or not _NAME.match(name) or not calendar_path(name).is_file():
-        raise BankHolidayError(f"unknown bank holiday calendar {name!r}; available: {available_calendars()}")
-    return _load_cached(name)
+    """The named calendar, built once per process: every caller asking for the same name gets
+    the same instance (so one year cache and one warning per year, whoever asks)."""
+    return _load_cached(_check_name(name))
 
 
 @functools.lru_cache(maxsize=8)
 def _load_cached(name: str) -> BankHolidays:
     # Keyed on the name alone: load_bank_holidays() and load_bank_holidays("england-and-wales")
     # must not be two cache entries.
-    return read_bank_holidays(calendar_path(name))
+    return make_bank_holidays(name)

@@ -128,7 +128,8 @@ def parse_condition(raw: Any, schema: Mapping[str, frozenset | str], where: str)
                 raise RuleSetError(f"{where}: fact {name!r} is not numeric, so it cannot take a range")
             unknown = set(spec) - _RANGE_KEYS
             if unknown:
-                raise RuleSetError(f"{where}: fact {name!r}: unknown range keys {sorted(unknown)}; use {sorted(_RANGE_KEYS)}")
+                raise RuleSetError(
+                    f"{where}: fact {name!r}: unknown range keys {sorted(unknown)}; use {sorted(_RANGE_KEYS)}")
             bounds = {k: spec[k] for k in ("min", "max", "above", "below") if k in spec}
             for key, bound in bounds.items():
                 if isinstance(bound, bool) or not isinstance(bound, (int, float)):
@@ -267,7 +268,8 @@ def _parse_rule(raw: Any, line: str, where: str) -> Rule:
         raise RuleSetError(f"{where}: flags must be a list drawn from {sorted(LINE_FLAGS[line])}")
     route = raw.get("route")
     if route is not None and not (isinstance(route, str) and route in LINE_ROUTES[line]):
-        raise RuleSetError(f"{where}: route {route!r} not allowed here (allowed: {sorted(LINE_ROUTES[line]) or 'none'})")
+        raise RuleSetError(
+            f"{where}: route {route!r} not allowed here (allowed: {sorted(LINE_ROUTES[line]) or 'none'})")
     exclusive = raw.get("exclusive", False)
     if not isinstance(exclusive, bool):
         raise RuleSetError(f"{where}: exclusive must be true or false")

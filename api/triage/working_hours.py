@@ -2,9 +2,10 @@
 
 Urgent manager requests wait for the next working-hours start rather than
 waking the on-call practitioner at night; crisis pages ignore all of this.
-The hours come from the manager rule set (YAML), so they are data. Bank holidays are
-outside working hours: a rule file names the shared calendar (`bank_holidays:
-england-and-wales`, see bank_holidays.py) or, as the first rules version did, lists dates.
+The hours come from the manager rule set (YAML), so they are data. Bank holidays (and the
+days the OH service closes) are outside working hours: a rule file names the shared calendar
+(`bank_holidays: england-and-wales`, see bank_holidays.py: the `holidays` package plus
+calendars/service-closures.yaml) or, as the first rules version did, lists dates.
 """
 from __future__ import annotations
 
@@ -98,7 +99,7 @@ def _is_working_day(day: date, hours: WorkingHours) -> bool:
     return (
         day.weekday() in hours.days
         and day not in hours.bank_holidays
-        # Asked only about a weekday, so a year past the list warns only when it matters.
+        # Asked only about a weekday, so a year the package does not cover warns only when it matters.
         and not (hours.calendar is not None and hours.calendar.is_bank_holiday(day))
     )
 

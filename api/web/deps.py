@@ -153,7 +153,8 @@ class WebRoute(APIRoute):
                 response = _error(request, 403, "Not allowed", str(exc))
             except CsrfFailed:
                 response = _error(request, 403, "Form expired",
-                                  "This form is out of date or was not sent from this site. Reload the page and try again.")
+                                  "This form is out of date or was not sent from this site. "
+                                  "Reload the page and try again.")
             except (CaseNotFound, NotFound):
                 response = _error(request, 404, "Not found", "There is nothing at this address.")
             except IllegalTransition as exc:

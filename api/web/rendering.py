@@ -35,7 +35,7 @@ ORG_TYPE_LABELS = {"gp_practice": "GP practice", "community_pharmacy": "Communit
 def duration(seconds: float | None) -> str:
     if seconds is None:
         return "—"
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     sign = "-" if seconds < 0 else ""
     seconds = abs(seconds)
     days, rest = divmod(seconds, 86400)

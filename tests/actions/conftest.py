@@ -63,7 +63,8 @@ def case_json(ref: str = "SH-000123", *, line: str = "sharps", kind: str = "expo
     if paged is None:
         paged = bool(decision and page_on_call and urgency in ("urgent", "emergency") and not page_not_before)
     pages = [{"id": 1, "tier": "primary", "attempt": 1, "status": "acknowledged" if accepted_by else "pending",
-              "urgency": urgency, "practitioner": {"id": 1, "name": accepted_by or "Alex Primary", "mobile": "+447700900201"},
+              "urgency": urgency,
+              "practitioner": {"id": 1, "name": accepted_by or "Alex Primary", "mobile": "+447700900201"},
               "not_before": None, "sent_at": "2026-11-23T15:00:00+00:00", "ack_deadline": "2026-11-23T15:15:00+00:00",
               "acknowledged_at": None, "acknowledged_by": accepted_by}] if paged else []
     return {

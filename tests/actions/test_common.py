@@ -149,8 +149,8 @@ async def test_rating_with_the_api_down_is_kept(api, dispatcher, domain):
     api.post("/api/cases/SH-000123/events").mock(side_effect=CONNECT_ERROR)
     events = await ActionRate().run(dispatcher, make_tracker(text="4", intent=n.INTENT_RATE, events=ASKED,
                                                              slots={n.SLOT_CASE_REF: "SH-000123"}), domain)
-    assert slot_events(events)[n.SLOT_PENDING_SYNC] == {"notes": [{"ref": "SH-000123", "rating": 4,
-                                                                   "note": "Satisfaction rating: 4/5 (channel unknown)"}]}
+    assert slot_events(events)[n.SLOT_PENDING_SYNC] == {
+        "notes": [{"ref": "SH-000123", "rating": 4, "note": "Satisfaction rating: 4/5 (channel unknown)"}]}
 
 
 async def test_kept_rating_goes_out_with_the_next_call(api, dispatcher, domain):

@@ -122,7 +122,8 @@ async def test_handoff_form_two_bad_numbers_then_unknown(dispatcher, domain):
 async def test_handoff_without_any_number_says_so(api, dispatcher, domain):
     api.post("/api/cases").respond(201, json=case_json("SH-000125"))
     api.post("/api/cases/SH-000125/person").respond(200, json=case_json("SH-000125"))
-    await ActionHandoff().run(dispatcher, make_tracker(events=_asked(), slots={n.SLOT_CALLBACK_PHONE: "unknown"}), domain)
+    await ActionHandoff().run(dispatcher, make_tracker(events=_asked(), slots={n.SLOT_CALLBACK_PHONE: "unknown"}),
+                              domain)
     assert responses(dispatcher) == [n.UTTER_PERSON_PAGED_NO_NUMBER]
     assert "contact" not in body(api.calls[0])
 
@@ -135,6 +136,7 @@ async def test_the_manager_line_books_a_call_back_and_never_says_paged_without_a
 
 
 async def test_handoff_asks_again_when_the_number_was_not_known_before(dispatcher, domain):
-    tracker = form_turn(n.FORM_HANDOFF, text="talk to a person", intent=n.INTENT_REQUEST_HUMAN, callback_phone="unknown")
+    tracker = form_turn(n.FORM_HANDOFF, text="talk to a person", intent=n.INTENT_REQUEST_HUMAN,
+                        callback_phone="unknown")
     events = await ValidateHandoffForm().run(dispatcher, tracker, domain)
     assert events == [SlotSet(n.SLOT_CALLBACK_PHONE, None), SlotSet(n.SLOT_REQUESTED, n.SLOT_CALLBACK_PHONE)]

@@ -17,7 +17,8 @@ from tests.actions.conftest import CONNECT_ERROR, TIMEOUT, body, calls, case_jso
 ANSWERS = {
     n.SLOT_REFERRAL_CONSENT: "yes", n.SLOT_EMPLOYEE_NAME: "Alex Smith", n.SLOT_EMPLOYEE_ROLE: "receptionist",
     n.SLOT_EMPLOYEE_HOURS: "3 days a week", n.SLOT_REFERRAL_REASON: "mental_health",
-    n.SLOT_REFERRAL_WORK_RELATED: "yes", n.SLOT_ABSENCE_START: "2026-11-03", n.SLOT_ABSENCE_HISTORY: "none", n.SLOT_TRIED: "weekly catch-ups",
+    n.SLOT_REFERRAL_WORK_RELATED: "yes", n.SLOT_ABSENCE_START: "2026-11-03", n.SLOT_ABSENCE_HISTORY: "none",
+    n.SLOT_TRIED: "weekly catch-ups",
     n.SLOT_QUESTIONS_FOR_OH: "when can they return?", n.SLOT_REFERRAL_COMPLEX: "no",
     n.SLOT_ADJUSTMENTS: "none", n.SLOT_APPOINTMENT_TYPE: "phone", n.SLOT_URGENCY_REQUESTED: "routine",
     n.SLOT_ORGANISATION_NAME: "High St Surgery",
@@ -118,8 +119,8 @@ async def test_confirmed_referral_is_posted_and_the_reference_given(api, dispatc
 
 
 async def test_cancel_at_confirmation_sends_nothing_and_clears_the_form(api, dispatcher, domain):
-    events = await ActionReferralSubmit().run(dispatcher, make_tracker(slots={**ANSWERS, n.SLOT_REFERRAL_CONFIRM: "no"}),
-                                              domain)
+    tracker = make_tracker(slots={**ANSWERS, n.SLOT_REFERRAL_CONFIRM: "no"})
+    events = await ActionReferralSubmit().run(dispatcher, tracker, domain)
     assert responses(dispatcher) == [n.UTTER_REFERRAL_CANCELLED]
     assert events == RESET
     assert api.calls.call_count == 0
@@ -189,7 +190,8 @@ async def test_status_reference_asked_for_is_read_from_the_entity(dispatcher, do
 
 # -- clinician call-back -------------------------------------------------------------------------------------------
 async def test_clinician_question_and_number(dispatcher, domain):
-    tracker = form_turn(n.FORM_CLINICIAN, text="can she do nights with her back", clinician_question="can she do nights with her back")
+    tracker = form_turn(n.FORM_CLINICIAN, text="can she do nights with her back",
+                        clinician_question="can she do nights with her back")
     events = await ValidateClinicianForm().run(dispatcher, tracker, domain)
     assert slot_events(events)[n.SLOT_REQUESTED] == n.SLOT_CALLBACK_PHONE
 
@@ -201,10 +203,12 @@ async def test_clinician_question_and_number(dispatcher, domain):
 async def test_clinician_request_says_honestly_when_they_will_call(api, dispatcher, domain, page_not_before, expected):
     route = api.post("/api/cases").respond(201, json=case_json("MA-000046", line="manager", kind="advice",
                                                                urgency="urgent", page_not_before=page_not_before))
-    tracker = make_tracker(slots={n.SLOT_CLINICIAN_QUESTION: "Is she fit for nights?", n.SLOT_CALLBACK_PHONE: "+447911123456"},
+    tracker = make_tracker(slots={n.SLOT_CLINICIAN_QUESTION: "Is she fit for nights?",
+                                  n.SLOT_CALLBACK_PHONE: "+447911123456"},
                            events=[{"event": "user", "text": "can OH advise on ill health retirement",
                                     "parse_data": {"intent": {"name": "manager_faq"}, "response_selector": {
-                                        "manager_faq": {"response": {"intent_response_key": "manager_faq/ill_health_retirement"}}}}}])
+                                        "manager_faq": {"response": {
+                                            "intent_response_key": "manager_faq/ill_health_retirement"}}}}}])
     events = await ActionClinicianSubmit().run(dispatcher, tracker, domain)
     assert body(route.calls.last) == {
         "line": "manager", "kind": "advice", "conversation_id": "conv-123",
@@ -219,7 +223,8 @@ async def test_clinician_request_says_honestly_when_they_will_call(api, dispatch
 
 async def test_clinician_request_with_the_api_down_gives_the_direct_route(api, dispatcher, domain):
     api.post("/api/cases").mock(side_effect=CONNECT_ERROR)
-    events = await ActionClinicianSubmit().run(dispatcher, make_tracker(slots={n.SLOT_CLINICIAN_QUESTION: "help"}), domain)
+    events = await ActionClinicianSubmit().run(dispatcher, make_tracker(slots={n.SLOT_CLINICIAN_QUESTION: "help"}),
+                                               domain)
     assert responses(dispatcher) == [n.UTTER_HANDOFF_API_DOWN_NO_NUMBER]
     assert slot_events(events)[n.SLOT_PENDING_SYNC]["cases"][0]["kind"] == "advice"
 

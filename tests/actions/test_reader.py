@@ -64,8 +64,9 @@ def _expected(facts: Dict[str, Any]) -> Dict[str, Any]:
     expected = {}
     for slot, value in (facts or {}).items():
         if slot == n.SLOT_OCCURRED_AT and isinstance(value, dict):
-            value = minutes_before_now(value["minutes_ago"])
-        expected[slot] = _yes_no(value)
+            expected[slot] = _yes_no(minutes_before_now(value["minutes_ago"]))
+        else:
+            expected[slot] = _yes_no(value)
     return expected
 
 

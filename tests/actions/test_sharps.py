@@ -77,7 +77,8 @@ async def test_open_case_with_the_api_down_gives_the_on_call_route_and_keeps_the
 async def test_on_call_number_is_given_when_configured(api, dispatcher, domain, monkeypatch):
     monkeypatch.setenv("HELPLINE_ONCALL_PHONE", "0300 123 4567")
     api.post("/api/cases").mock(side_effect=CONNECT_ERROR)
-    await ActionSharpsOpenCase().run(dispatcher, make_tracker(text="needle", intent=n.INTENT_REPORT_SHARPS_INJURY), domain)
+    await ActionSharpsOpenCase().run(dispatcher, make_tracker(text="needle", intent=n.INTENT_REPORT_SHARPS_INJURY),
+                                     domain)
     assert responses(dispatcher)[1] == n.UTTER_API_DOWN_ONCALL
     assert dispatcher.messages[1]["oncall_phone"] == "0300 123 4567"
 
@@ -163,7 +164,8 @@ async def test_dont_know_is_always_a_valid_answer(api, dispatcher, domain, slot,
     (n.SLOT_HBV_STATUS, "1", [], "responder"),
     (n.SLOT_PREGNANCY, "neither", [], "neither"),
 ])
-async def test_answers_are_read_from_numbers_words_and_entities(api, dispatcher, domain, slot, text, entities, expected):
+async def test_answers_are_read_from_numbers_words_and_entities(api, dispatcher, domain, slot, text, entities,
+                                                                 expected):
     api.patch("/api/cases/SH-000123").respond(200, json=case_json())
     intent = n.INTENT_AFFIRM if text == "/affirm" else n.INTENT_INFORM
     tracker = form_turn(n.FORM_SHARPS, text=text, intent=intent, entities=entities, slots=OPEN, **{slot: text})
@@ -211,8 +213,9 @@ async def test_emergency_is_not_announced_twice(api, dispatcher, domain):
     ("yes", n.INTENT_AFFIRM, n.SLOT_DEVICE_KIND),
 ])
 async def test_can_you_carry_on_after_an_emergency(api, dispatcher, domain, text, intent, expected_next):
-    slots = {**OPEN, n.SLOT_ANNOUNCED_URGENCY: "emergency", n.SLOT_OCCURRED_AT: "x", n.SLOT_EXPOSURE_TYPE: "percutaneous",
-             n.SLOT_FLUID: "blood", n.SLOT_SOURCE_KNOWN: "yes", n.SLOT_SOURCE_BBV: ["hiv"]}
+    slots = {**OPEN, n.SLOT_ANNOUNCED_URGENCY: "emergency", n.SLOT_OCCURRED_AT: "x",
+             n.SLOT_EXPOSURE_TYPE: "percutaneous", n.SLOT_FLUID: "blood", n.SLOT_SOURCE_KNOWN: "yes",
+             n.SLOT_SOURCE_BBV: ["hiv"]}
     tracker = form_turn(n.FORM_SHARPS, text=text, intent=intent, slots=slots, sharps_continue=text)
     events = await ValidateSharpsForm().run(dispatcher, tracker, domain)
     assert slot_events(events)[n.SLOT_REQUESTED] == expected_next
@@ -355,8 +358,8 @@ async def test_submit_sends_the_full_history_as_final(api, dispatcher, domain):
 
 async def test_submit_routine_says_why_and_what_happens_next(api, dispatcher, domain):
     api.patch("/api/cases/SH-000123").respond(200, json=case_json(urgency="routine", page_on_call=False))
-    events = await ActionSharpsSubmit().run(dispatcher, make_tracker(slots={**DONE, n.SLOT_EXPOSURE_TYPE: "intact_skin"}),
-                                            domain)
+    tracker = make_tracker(slots={**DONE, n.SLOT_EXPOSURE_TYPE: "intact_skin"})
+    events = await ActionSharpsSubmit().run(dispatcher, tracker, domain)
     assert responses(dispatcher) == [n.UTTER_SHARPS_ROUTINE] + CLOSING
     assert slot_events(events)[n.SLOT_ANNOUNCED_URGENCY] == "routine"
 
@@ -469,7 +472,8 @@ async def test_a_re_ask_after_an_interruption_does_not_reuse_the_message(api, di
     tracker = Tracker.from_dict({
         "sender_id": "conv-123", "slots": {**ANSWERED, n.SLOT_REQUESTED: n.SLOT_GLOVES},
         "latest_message": {"text": "no", "intent": {"name": n.INTENT_DENY}, "entities": []},
-        "events": [user_event("no", n.INTENT_DENY), ActionExecuted(n.ACTION_RESUME_FORM), ActionExecuted(n.FORM_SHARPS)],
+        "events": [user_event("no", n.INTENT_DENY), ActionExecuted(n.ACTION_RESUME_FORM),
+                   ActionExecuted(n.FORM_SHARPS)],
         "active_loop": {"name": n.FORM_SHARPS}, "latest_action_name": n.FORM_SHARPS,
     })
     events = await ValidateSharpsForm().run(dispatcher, tracker, domain)

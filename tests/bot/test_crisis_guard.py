@@ -171,7 +171,7 @@ def ranked(text, top):
     message.set("intent", {"name": top, "confidence": 0.7}, add_to_output=True)
     message.set(
         "intent_ranking",
-        [{"name": n, "confidence": c} for n, c in zip(names, (0.7, 0.2, 0.1))],
+        [{"name": n, "confidence": c} for n, c in zip(names, (0.7, 0.2, 0.1), strict=False)],
         add_to_output=True,
     )
     return message
@@ -246,7 +246,8 @@ def test_past_history_with_only_a_near_zero_runner_up_is_a_statement_not_a_resta
 def test_a_confident_runner_up_is_kept(project_guard):
     message = Message(data={"text": "she took an overdose last year, can I refer her"})
     message.set("intent", {"name": "crisis", "confidence": 0.4}, add_to_output=True)
-    message.set("intent_ranking", [{"name": "crisis", "confidence": 0.4}, {"name": "start_referral", "confidence": 0.55}],
+    message.set("intent_ranking",
+                [{"name": "crisis", "confidence": 0.4}, {"name": "start_referral", "confidence": 0.55}],
                 add_to_output=True)
     [message] = project_guard.process([message])
     assert message.get("intent")["name"] == "start_referral"

@@ -82,7 +82,7 @@ def test_another_rasa_series_refuses_to_start(monkeypatch):
     import rasa
 
     monkeypatch.setattr(rasa, "__version__", "3.7.0")
-    with pytest.raises(serve.RasaChanged, match="Rasa is 3.7.0"):
+    with pytest.raises(serve.RasaChanged, match=r"Rasa is 3\.7\.0"):
         serve.patch_action_reply_validation()
 
 

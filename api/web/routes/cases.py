@@ -79,7 +79,8 @@ def _act(request: Request, session: Session, user: WebUser, ref: str, now, done:
     session.commit()
     session.expire_all()  # re-read what paging and the lifecycle changed before drawing the queue
     if is_htmx(request):
-        return render(request, "_queue.html", {**_queue_context(session, user, now), "flash": f"{case.ref}: {DONE[done]}"})
+        return render(request, "_queue.html",
+                      {**_queue_context(session, user, now), "flash": f"{case.ref}: {DONE[done]}"})
     return RedirectResponse(safe_next(back, f"/cases/{case.ref}?done={done}"), status_code=303)
 
 

@@ -49,7 +49,8 @@ def create(
     employee_name: Annotated[str, Form(max_length=200)] = "", employee_role: Annotated[str, Form(max_length=200)] = "",
     employee_hours: Annotated[str, Form(max_length=100)] = "", reason: Annotated[str, Form(max_length=40)] = "",
     details: Annotated[str, Form(max_length=4000)] = "", phone: Annotated[str, Form(max_length=32)] = "",
-    consent: Annotated[str, Form(max_length=10)] = "", consent_reason_explained: Annotated[str, Form(max_length=10)] = "",
+    consent: Annotated[str, Form(max_length=10)] = "",
+    consent_reason_explained: Annotated[str, Form(max_length=10)] = "",
 ):
     form = {"employee_name": employee_name, "employee_role": employee_role, "employee_hours": employee_hours,
             "reason": reason, "details": details, "phone": phone}

@@ -39,7 +39,8 @@ def _strip(board: rota_board.RotaBoard, tz: str):
     spans += [((g.start - board.now).total_seconds() / total, (g.end - board.now).total_seconds() / total, "gap")
               for g in board.gaps]
     zone = ZoneInfo(tz)
-    labels = [(board.now + timedelta(days=d)).astimezone(zone).strftime("%a %d") for d in range(rota_board.HORIZON_DAYS)]
+    labels = [(board.now + timedelta(days=d)).astimezone(zone).strftime("%a %d")
+              for d in range(rota_board.HORIZON_DAYS)]
     return timeline(spans, days=rota_board.HORIZON_DAYS, title="Primary cover for the next 14 days (gaps in red)",
                     day_labels=labels)
 

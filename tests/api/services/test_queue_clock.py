@@ -1,8 +1,7 @@
 """The routine clock ("closed within 2 working days") counts neither weekends nor the bank
-holidays of England and Wales; past the years listed it counts weekdays and says so in the log."""
+holidays of England and Wales (the `holidays` package), in any year, nor the OH service's closures."""
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -11,7 +10,7 @@ import pytest
 from api.models import Case
 from api.services.queue import add_working_days, case_clock
 from api.triage import load_manager_rules
-from api.triage.bank_holidays import DEFAULT_CALENDAR, calendar_path, load_bank_holidays, read_bank_holidays
+from api.triage.bank_holidays import DEFAULT_CALENDAR, load_bank_holidays, make_bank_holidays
 
 LONDON = ZoneInfo("Europe/London")
 UTC = timezone.utc
@@ -54,16 +53,16 @@ def test_a_utc_time_is_counted_on_its_london_date():
     assert add_working_days(datetime(2026, 6, 23, 23, 30, tzinfo=UTC), 2) == datetime(2026, 6, 25, 23, 30, tzinfo=UTC)
 
 
-def test_past_the_list_weekdays_count_and_a_warning_is_logged_once(caplog):
-    calendar = read_bank_holidays(calendar_path(DEFAULT_CALENDAR))  # its own warn-once state
-    caplog.set_level(logging.WARNING, logger="api.triage.bank_holidays")
-    # Thu 30 Dec 2027 + 2: Fri 31 Dec, then Mon 3 Jan 2028 - which will be a bank holiday, but
-    # 2028 is not listed yet: counted as a working day, so the clock falls due early, not late.
-    due = add_working_days(london(2027, 12, 30, 9, 0), 2, holidays=calendar)
-    assert due == london(2028, 1, 3, 9, 0)
-    assert add_working_days(london(2028, 12, 22, 9, 0), 2, holidays=calendar) == london(2028, 12, 26, 9, 0)
-    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert len(warnings) == 1 and "2028" in warnings[0] and "england-and-wales" in warnings[0]
+def test_years_ahead_need_no_list_and_a_service_closure_is_skipped(tmp_path):
+    # Thu 30 Dec 2027 + 2: Fri 31 Dec, then Mon 3 Jan 2028 is the New Year substitute day -> Tue 4 Jan.
+    assert add_working_days(london(2027, 12, 30, 9, 0), 2) == london(2028, 1, 4, 9, 0)
+    # Fri 22 Dec 2028 + 2: Christmas Day (Mon) and Boxing Day (Tue) -> Wed 27, Thu 28.
+    assert add_working_days(london(2028, 12, 22, 9, 0), 2) == london(2028, 12, 28, 9, 0)
+    closures = tmp_path / "service-closures.yaml"
+    closures.write_text("closures:\n  - {date: 2027-06-04, name: OH team training day}\n", encoding="utf-8")
+    calendar = make_bank_holidays(DEFAULT_CALENDAR, closures)
+    # Thu 3 June 2027 + 2: Fri 4 June is closed -> Mon 7, Tue 8.
+    assert add_working_days(london(2027, 6, 3, 9, 0), 2, holidays=calendar) == london(2027, 6, 8, 9, 0)
 
 
 def test_the_queue_and_the_manager_rules_read_one_list():

@@ -1,9 +1,10 @@
-"""The bank holiday list (api/triage/calendars/england-and-wales.yaml) and the manager line's
-working hours with it: Christmas, Easter, substitute days, the year boundary, the list running out."""
+"""The bank holidays (the `holidays` package, England) and the OH service's own closures
+(api/triage/calendars/service-closures.yaml), and the manager line's working hours with them:
+Christmas, Easter, substitute days, the year boundary, one-off bank holidays, years far ahead."""
 from __future__ import annotations
 
-import copy
 import logging
+import time
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -12,19 +13,20 @@ import yaml
 
 from api.triage import decide_manager, load_manager_rules
 from api.triage.bank_holidays import (
+    CLOSURES_PATH,
     DEFAULT_CALENDAR,
     BankHolidayError,
-    calendar_path,
     load_bank_holidays,
-    parse_bank_holidays,
-    read_bank_holidays,
+    make_bank_holidays,
+    parse_service_closures,
+    read_service_closures,
 )
 from api.triage.working_hours import WorkingHours, is_working_time, next_working_start, page_not_before
 
 LONDON = ZoneInfo("Europe/London")
 LOGGER = "api.triage.bank_holidays"
 
-# GOV.UK, England and Wales, as given to us for 2026 and 2027, with the weekday each falls on.
+# GOV.UK, England and Wales, for 2026 and 2027, with the weekday each falls on.
 EXPECTED = {
     2026: [("2026-01-01", "Thursday"), ("2026-04-03", "Friday"), ("2026-04-06", "Monday"),
            ("2026-05-04", "Monday"), ("2026-05-25", "Monday"), ("2026-08-31", "Monday"),
@@ -39,46 +41,38 @@ def london(*args: int) -> datetime:
     return datetime(*args, tzinfo=LONDON)
 
 
-def fresh_calendar():
-    """An uncached copy, so a test sees its own warn-once state."""
-    return read_bank_holidays(calendar_path(DEFAULT_CALENDAR))
+def fresh_calendar(closures_path=CLOSURES_PATH):
+    """An uncached calendar, so a test sees its own year cache and warn-once state."""
+    return make_bank_holidays(DEFAULT_CALENDAR, closures_path)
 
 
-def fresh_hours() -> WorkingHours:
+def fresh_hours(calendar=None) -> WorkingHours:
     hours = load_manager_rules().working_hours
-    return WorkingHours(hours.timezone, hours.days, hours.start, hours.end, calendar=fresh_calendar())
+    return WorkingHours(hours.timezone, hours.days, hours.start, hours.end, calendar=calendar or fresh_calendar())
 
 
 def warnings_in(caplog) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.name == LOGGER and r.levelno == logging.WARNING]
 
 
-# --- the data file ----------------------------------------------------------------------
+def closures_file(tmp_path, *entries: str):
+    path = tmp_path / "service-closures.yaml"
+    path.write_text("closures:\n" + "".join(f"  - {e}\n" for e in entries) if entries else "closures: []\n",
+                    encoding="utf-8")
+    return path
 
-def test_the_list_is_govuks_for_2026_and_2027_and_the_weekdays_are_right():
+
+# --- the bank holidays ------------------------------------------------------------------
+
+def test_the_bank_holidays_are_govuks_for_2026_and_2027_and_the_weekdays_are_right():
     calendar = load_bank_holidays()
     assert calendar.name == "england-and-wales"
-    assert calendar.source == "https://www.gov.uk/bank-holidays"
-    assert isinstance(calendar.retrieved, date)
-    assert calendar.years[:2] == (2026, 2027)
+    assert (calendar.country, calendar.subdiv) == ("GB", "ENG")
+    assert calendar.source.startswith("holidays ")
     for year, expected in EXPECTED.items():
-        listed = sorted(d for d in calendar.holidays if d.year == year)
+        listed = list(calendar.holidays_in(year))
         assert [d.isoformat() for d in listed] == [day for day, _ in expected]
         assert [f"{d:%A}" for d in listed] == [weekday for _, weekday in expected]
-
-
-def test_every_listed_day_is_a_weekday_in_a_complete_year():
-    calendar = load_bank_holidays()
-    for day, name in calendar.holidays.items():
-        assert day.weekday() < 5, f"{day} {name} is at a weekend"
-        assert calendar.first_year <= day.year <= calendar.last_year and name
-    for year in calendar.years:
-        assert sum(1 for d in calendar.holidays if d.year == year) >= 8
-
-
-def test_source_and_retrieval_date_are_in_the_file_comments():
-    text = calendar_path(DEFAULT_CALENDAR).read_text(encoding="utf-8")
-    assert "https://www.gov.uk/bank-holidays" in text and "Retrieved: " in text
 
 
 def test_substitute_days_are_listed_and_the_weekend_days_are_not():
@@ -89,43 +83,43 @@ def test_substitute_days_are_listed_and_the_weekend_days_are_not():
     assert not calendar.is_bank_holiday(date(2027, 12, 25)) and not calendar.is_bank_holiday(date(2027, 12, 24))
 
 
-GOOD = yaml.safe_load(calendar_path(DEFAULT_CALENDAR).read_text(encoding="utf-8"))
-
-
-def _bad(change) -> dict:
-    data = copy.deepcopy(GOOD)
-    change(data)
-    return data
-
-
-@pytest.mark.parametrize("change, message", [
-    (lambda d: d["years"][2026].__setitem__(7, {"date": date(2026, 12, 26), "name": "Boxing Day"}),
-     "is a Saturday"),
-    (lambda d: d["years"][2026].__setitem__(0, {"date": date(2027, 1, 4), "name": "x"}), "is not in 2026"),
-    (lambda d: d["years"].__setitem__(2029, GOOD["years"][2027]), "is not in 2029"),
-    (lambda d: d["years"].__setitem__(2028, [{"date": date(2028, 1, 3), "name": "New Year"}]), "at least 8"),
-    (lambda d: d["years"][2026].append({"date": date(2026, 12, 25), "name": "again"}), "listed twice"),
-    (lambda d: d["years"][2026].__setitem__(0, {"date": "2026-13-01", "name": "x"}), "not a YYYY-MM-DD"),
-    (lambda d: d["years"][2026].__setitem__(0, {"date": date(2026, 1, 1)}), "each entry must be"),
-    (lambda d: d["years"].__setitem__("next", []), "must be a number"),
-    (lambda d: d.pop("source"), "'source'"),
-    (lambda d: d.__setitem__("retrieved", "last week"), "retrieved"),
-    (lambda d: d.__setitem__("extra", 1), "unknown keys"),
-    (lambda d: d.__setitem__("years", {}), "'years'"),
+@pytest.mark.parametrize("day, name", [
+    (date(2022, 9, 19), "State Funeral"),  # Queen Elizabeth II
+    (date(2023, 5, 8), "Coronation"),  # King Charles III
+    (date(2022, 6, 3), "Jubilee"),  # Platinum Jubilee, with the spring bank holiday moved to Thu 2 June
+    (date(2022, 6, 2), "Spring"),
 ])
-def test_a_bad_list_is_refused_with_a_clear_message(change, message):
-    with pytest.raises(BankHolidayError, match=message):
-        parse_bank_holidays(_bad(change), "england-and-wales.yaml")
+def test_one_off_bank_holidays_come_with_the_package_and_are_not_working_days(day, name):
+    calendar = fresh_calendar()
+    assert calendar.is_bank_holiday(day) and name in calendar.name_of(day)
+    hours = fresh_hours(calendar)
+    assert not is_working_time(datetime.combine(day, hours.start, tzinfo=LONDON).replace(hour=10), hours)
+    assert not calendar.is_bank_holiday(date(2022, 5, 30))  # the usual last Monday of May, moved that year
 
 
-def test_a_missing_year_in_the_middle_is_refused():
-    data = copy.deepcopy(GOOD)
-    data["years"][2029] = [{"date": date(2029, 1, 1), "name": "x"}] * 1
-    with pytest.raises(BankHolidayError):
-        parse_bank_holidays(data, "x.yaml")
-    data["years"][2029] = [{"date": date(2029, 1, d), "name": "x"} for d in (1, 2, 3, 4, 5, 8, 9, 10)]
-    with pytest.raises(BankHolidayError, match="none missing"):
-        parse_bank_holidays(data, "x.yaml")
+def test_a_year_far_ahead_has_its_easter_and_substitute_days_with_no_list_to_edit(caplog):
+    calendar = fresh_calendar()
+    hours = fresh_hours(calendar)
+    caplog.set_level(logging.WARNING, logger=LOGGER)
+    # 2031: Easter Sunday is 13 April.
+    assert calendar.is_bank_holiday(date(2031, 4, 11)) and calendar.is_bank_holiday(date(2031, 4, 14))
+    assert next_working_start(london(2031, 4, 10, 18, 30), hours) == london(2031, 4, 15, 8, 0)
+    # Christmas 2032 is a Saturday: Mon 27 and Tue 28 are the substitute days; so is Mon 3 Jan 2033.
+    assert [d.isoformat() for d in calendar.holidays_in(2032)][-2:] == ["2032-12-27", "2032-12-28"]
+    assert next_working_start(london(2032, 12, 24, 18, 30), hours) == london(2032, 12, 29, 8, 0)
+    assert calendar.is_bank_holiday(date(2033, 1, 3)) and not calendar.is_bank_holiday(date(2033, 1, 1))
+    assert next_working_start(london(2032, 12, 31, 18, 30), hours) == london(2033, 1, 4, 8, 0)
+    assert warnings_in(caplog) == []
+
+
+def test_each_year_is_worked_out_once_and_then_cached():
+    calendar = fresh_calendar()
+    first = calendar.holidays_in(2040)
+    assert calendar.holidays_in(2040) is first
+    started = time.perf_counter()
+    for _ in range(10_000):
+        calendar.is_bank_holiday(date(2040, 12, 25))
+    assert time.perf_counter() - started < 1.0  # a dictionary lookup, not the package every time
 
 
 @pytest.mark.parametrize("name", ["scotland", "../rules/manager-2026.11.1", "England-And-Wales", "", None])
@@ -134,37 +128,69 @@ def test_unknown_calendars_are_refused(name):
         load_bank_holidays(name)
 
 
-# --- the list running out ---------------------------------------------------------------
-
-def test_past_the_list_weekdays_count_and_a_warning_is_logged_once_a_year(caplog):
+def test_a_year_the_package_does_not_cover_counts_weekdays_and_warns_once(caplog):
     calendar = fresh_calendar()
     caplog.set_level(logging.WARNING, logger=LOGGER)
-    assert calendar.is_bank_holiday(date(2027, 12, 28))
+    assert calendar.is_bank_holiday(date(2100, 12, 27))  # Christmas 2100 is a Saturday
     assert warnings_in(caplog) == []
-    # 3 January 2028 will be the New Year substitute day, but the list stops at 2027: a weekday.
-    assert not calendar.is_bank_holiday(date(2028, 1, 3))
-    assert not calendar.is_bank_holiday(date(2028, 12, 25))
+    assert not calendar.is_bank_holiday(date(2101, 12, 26))
+    assert not calendar.is_bank_holiday(date(2101, 4, 1))
     (message,) = warnings_in(caplog)
-    assert "listed for 2026-2027 only" in message and "2028" in message
-    assert "https://www.gov.uk/bank-holidays" in message and "api/triage/calendars/england-and-wales.yaml" in message
-    assert not calendar.is_bank_holiday(date(2029, 1, 1))
-    assert len(warnings_in(caplog)) == 2  # once for 2029 too
-    calendar.is_bank_holiday(date(2029, 5, 7))
-    assert len(warnings_in(caplog)) == 2
+    assert "england-and-wales" in message and "2101" in message and "holidays" in message
 
 
-def test_the_manager_line_past_the_list_pages_on_the_next_weekday(caplog):
-    hours = fresh_hours()
-    caplog.set_level(logging.WARNING, logger=LOGGER)
-    # Friday 31 December 2027, evening: Monday 3 January 2028 (not listed) is taken as working.
-    assert next_working_start(london(2027, 12, 31, 18, 30), hours) == london(2028, 1, 3, 8, 0)
-    assert is_working_time(london(2028, 1, 3, 9, 0), hours)
-    assert len(warnings_in(caplog)) == 1
-    # A weekend in an unlisted year does not warn on its own: only weekdays are looked up.
-    caplog.clear()
-    other = fresh_hours()
-    assert not is_working_time(london(2030, 1, 5, 9, 0), other)  # a Saturday
-    assert warnings_in(caplog) == []
+# --- the OH service's own closures -----------------------------------------------------------
+
+def test_the_shipped_closures_file_is_valid_and_holds_only_service_closures():
+    closures = read_service_closures()
+    bank_holidays = make_bank_holidays(DEFAULT_CALENDAR, CLOSURES_PATH)
+    for day, name in closures.items():
+        assert day.weekday() < 5 and name
+        assert bank_holidays.name_of(day) == name  # not a bank holiday too (the package has those)
+    assert "closures:" in CLOSURES_PATH.read_text(encoding="utf-8")
+
+
+def test_a_service_closure_is_not_a_working_day(tmp_path):
+    calendar = fresh_calendar(closures_file(tmp_path, "{date: 2027-06-04, name: OH team training day}"))
+    hours = fresh_hours(calendar)
+    assert calendar.is_bank_holiday(date(2027, 6, 4)) and calendar.name_of(date(2027, 6, 4)) == "OH team training day"
+    assert not is_working_time(london(2027, 6, 4, 10, 0), hours)
+    # Thursday 3 June evening: Friday is the closure, then the weekend -> Monday 7 June 08:00.
+    assert next_working_start(london(2027, 6, 3, 18, 30), hours) == london(2027, 6, 7, 8, 0)
+    # The bank holidays are still there alongside it.
+    assert calendar.is_bank_holiday(date(2027, 5, 31)) and not fresh_calendar().is_bank_holiday(date(2027, 6, 4))
+
+
+def test_a_closure_on_a_bank_holiday_keeps_the_bank_holidays_name(tmp_path):
+    calendar = fresh_calendar(closures_file(tmp_path, "{date: 2026-12-28, name: closed}"))
+    assert calendar.name_of(date(2026, 12, 28)) == "Boxing Day (observed)"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("closures:\n  - {date: 2027-06-05, name: x}\n", "is a Saturday"),
+    ("closures:\n  - {date: '2027-13-01', name: x}\n", "not a YYYY-MM-DD"),
+    ("closures:\n  - {date: 2027-06-04}\n", "each closure must be"),
+    ("closures:\n  - {date: 2027-06-04, name: ' '}\n", "needs a name"),
+    ("closures:\n  - {date: 2027-06-04, name: a}\n  - {date: 2027-06-04, name: b}\n", "listed twice"),
+    ("closures: 2027-06-04\n", "must be a list"),
+    ("holidays: []\n", "one key, 'closures'"),
+])
+def test_a_bad_closures_file_is_refused_with_a_clear_message(text, message):
+    with pytest.raises(BankHolidayError, match=message):
+        parse_service_closures(yaml.safe_load(text), "service-closures.yaml")
+
+
+def test_an_unreadable_closures_file_is_refused(tmp_path):
+    with pytest.raises(BankHolidayError, match="not valid YAML"):
+        read_service_closures(closures_file(tmp_path, "{date: 2027-13-01, name: x}"))
+    with pytest.raises(BankHolidayError, match="cannot be read"):
+        make_bank_holidays(DEFAULT_CALENDAR, tmp_path / "missing.yaml")
+
+
+def test_an_empty_closures_file_means_no_closures(tmp_path):
+    assert dict(read_service_closures(closures_file(tmp_path))) == {}
+    (tmp_path / "empty.yaml").write_text("# nothing yet\n", encoding="utf-8")
+    assert dict(read_service_closures(tmp_path / "empty.yaml")) == {}
 
 
 # --- the manager line's working hours with the list -----------------------------------------

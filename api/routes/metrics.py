@@ -1,0 +1,28 @@
+"""The protected /metrics route, the HTTP instrumentation and the scrape-time gauges
+(api.core.metrics holds the counters the services import)."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from prometheus_fastapi_instrumentator import Instrumentator
+
+from api.core.metrics import DatabaseCollector
+from api.deps import require_token
+
+
+def install(app: FastAPI) -> None:
+    """HTTP instrumentation, the scrape-time gauges and the protected /metrics route."""
+    registry = CollectorRegistry(auto_describe=False)
+    Instrumentator(registry=registry, excluded_handlers=["/metrics"], should_group_status_codes=False,
+                   should_ignore_untemplated=True).instrument(app)
+    registry.register(DatabaseCollector(app))
+    app.state.metrics_registry = registry
+
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/metrics", dependencies=[Depends(require_token)])
+    def metrics(request: Request) -> Response:
+        body = generate_latest(REGISTRY) + generate_latest(request.app.state.metrics_registry)
+        return Response(body, media_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})
+
+    app.include_router(router)
