@@ -18,7 +18,7 @@ Definitions (also shown on the page):
   90th percentile: nearest rank, the ceil(0.9 × n)-th smallest value.
 - Clocks: emergency not acknowledged within 5 minutes, urgent (or not yet triaged) not
   acknowledged within 15 minutes, routine not closed within 2 working days (Mon–Fri, not bank
-  holidays in England and Wales: the list in api/triage/calendars/, shared with the manager rules).
+  holidays in England and Wales from api/triage/bank_holidays.py, shared with the manager rules).
 - Repeated exposures: an organisation with 3 or more sharps exposures within any 30 days.
 """
 from __future__ import annotations
