@@ -42,6 +42,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
 from api.domain.case_lifecycle import OPEN_STATUSES
+from api.enums import CaseKind, Line
 from api.models import Case, CaseEvent, ConversationMessage, Organisation, Page
 from api.services.queue import URGENCY_RANK, case_clock
 
@@ -465,7 +466,8 @@ def repeat_exposures(session: Session, p: Period, *, window: timedelta = REPEAT_
         # exposures more than `window` older: (window + 1 µs) or more before, on whole microseconds
         count_older(Case.organisation_id, t, window // timedelta(microseconds=1) + 1).label("older"),
     ).where(
-        Case.line == "sharps", or_(Case.kind == "exposure", Case.kind.is_(None)),
+        # kind is NOT NULL: every case is stored with api.domain.case_kinds.kind_for's answer.
+        Case.line == Line.sharps, Case.kind == CaseKind.exposure,
         Case.created_at >= exposure_from, Case.created_at <= now,
         Case.organisation_id.is_not(None)).cte("exposures")
     counted = select(exposures.c.org, exposures.c.rn,
