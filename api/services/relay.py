@@ -1,6 +1,6 @@
 """One turn of a conversation, whatever the channel: stored first, relayed to Rasa, answered.
 
-The order is the whole point (docs/architecture.md, "What must never be"):
+The order is the whole point (docs/architecture.md, "What must never be", and "One turn"):
 
 1. the inbound turn is committed before anything that can fail (turn_store.start_turn,
    idempotent on the provider's id: a Twilio retry finds the stored turn and its answer);
