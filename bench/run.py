@@ -409,7 +409,7 @@ def machine() -> dict[str, str]:
             if line.startswith("MemTotal"):
                 mem = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
                 break
-    nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip() or str(os.cpu_count())
+    nproc = subprocess.run(["nproc"], capture_output=True, text=True, check=False).stdout.strip() or str(os.cpu_count())
     return {"nproc": nproc, "memory": mem, "cpu": cpu, "kernel": platform.release(),
             "load": " ".join(f"{x:.2f}" for x in os.getloadavg())}
 
@@ -423,15 +423,16 @@ def versions(rasa_version: str | None) -> dict[str, str]:
     if bot_python.exists():
         probe = ("import importlib.metadata as m, platform; "
                  "print(platform.python_version(), m.version('rasa'), m.version('rasa-sdk'), m.version('sanic'))")
-        result = subprocess.run([str(bot_python), "-c", probe], capture_output=True, text=True)
+        result = subprocess.run([str(bot_python), "-c", probe], capture_output=True, text=True, check=False)
         if result.returncode == 0:
             py, rasa, sdk, sanic = result.stdout.split()
             out.update({"python (bot)": py, "rasa": rasa, "rasa-sdk": sdk, "sanic": sanic})
     if rasa_version:
         out["rasa (server says)"] = rasa_version
-    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+                            capture_output=True, text=True, check=False)
     dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
-                           capture_output=True, text=True)
+                           capture_output=True, text=True, check=False)
     if commit.returncode == 0:
         out["git"] = commit.stdout.strip() + (" (with uncommitted changes)" if dirty.stdout.strip() else "")
     return out
@@ -439,7 +440,7 @@ def versions(rasa_version: str | None) -> dict[str, str]:
 
 def other_load() -> str:
     """Other heavy work on the machine (a clean-clone `make test` in /tmp/cc, say) pollutes numbers."""
-    result = subprocess.run(["pgrep", "-f", "/tmp/cc"], capture_output=True, text=True)
+    result = subprocess.run(["pgrep", "-f", "/tmp/cc"], capture_output=True, text=True, check=False)  # exit 1: no match
     mine = {str(os.getpid())}
     others = [p for p in result.stdout.split() if p not in mine]
     return f"{len(others)} process(es) matching /tmp/cc were running" if others else "none"
@@ -597,8 +598,8 @@ def env_file() -> dict[str, str]:
     values: dict[str, str] = {}
     path = REPO / ".env"
     if path.exists():
-        for line in path.read_text().splitlines():
-            line = line.strip()
+        for raw in path.read_text().splitlines():
+            line = raw.strip()
             if line and not line.startswith("#") and "=" in line:
                 key, _, value = line.partition("=")
                 values[key.strip()] = value.strip().strip('"').strip("'")
@@ -623,7 +624,8 @@ async def main_async(args: argparse.Namespace) -> int:
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
         # make bench sets BENCH_COMMAND (with its BENCH_ARGS), so the report names what was typed.
         "command": os.environ.get("BENCH_COMMAND") or " ".join(
-            [f"{os.path.relpath(sys.executable, REPO)} bench/run.py", *(shlex.quote(a) for a in sys.argv[1:])]),
+            [f"{os.path.relpath(sys.executable, REPO)} bench/run.py",  # noqa: ASYNC240  relpath: string work, no disk I/O
+             *(shlex.quote(a) for a in sys.argv[1:])]),
         "machine": stk_machine(), "other_load_start": other_load(), "scripts": len(scripts),
     }
     try:
@@ -664,7 +666,8 @@ async def main_async(args: argparse.Namespace) -> int:
             info["setup"] = f"processes already running: API {api_url}, Rasa {rasa_url}"
             info["worker_interval"] = env.get("WORKER_INTERVAL_SECONDS", "1.0 (default)")
         db = Database(database_url)
-        limits = httpx.Limits(max_connections=args.conversations * 2 + 20, max_keepalive_connections=args.conversations * 2 + 20)
+        limits = httpx.Limits(max_connections=args.conversations * 2 + 20,
+                              max_keepalive_connections=args.conversations * 2 + 20)
         async with httpx.AsyncClient(limits=limits) as client:
             try:
                 info["rasa_version"] = (await client.get(f"{rasa_url}/version", timeout=5)).json().get("version")
@@ -817,7 +820,8 @@ def main(argv: list[str] | None = None) -> int:
     random.seed(7)
     loop_result = 1
     try:
-        loop_result = asyncio.run(asyncio.wait_for(main_async(args), timeout=args.phase_seconds * (2 * args.rounds + 2)))
+        loop_result = asyncio.run(asyncio.wait_for(main_async(args),
+                                                   timeout=args.phase_seconds * (2 * args.rounds + 2)))
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
     return loop_result

@@ -9,7 +9,7 @@ from api.channels import sms, voice, webchat
 from api.channels.adapter import ChannelAdapter
 from api.channels.twilio_notifier import TwilioNotifier
 
-__all__ = ["router", "TwilioNotifier", "adapter_for"]
+__all__ = ["TwilioNotifier", "adapter_for", "router"]
 
 router = APIRouter()
 router.include_router(sms.router)

@@ -126,10 +126,11 @@ def _atoms(text: str, limit: int) -> list[tuple[str, str]]:
                 joiner = " "
                 continue
             for word in sentence.split():
-                while len(word) > limit:  # no space to break on at all
-                    atoms.append((word[:limit], joiner))
-                    word, joiner = word[limit:], ""
-                atoms.append((word, joiner))
+                rest = word
+                while len(rest) > limit:  # no space to break on at all
+                    atoms.append((rest[:limit], joiner))
+                    rest, joiner = rest[limit:], ""
+                atoms.append((rest, joiner))
                 joiner = " "
             joiner = " "
     return atoms

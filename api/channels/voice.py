@@ -330,8 +330,8 @@ def dial_status(params: TwilioParams, request: Request, session: SessionDep, set
         _gather(response, settings, replies=[], turn=turn_store.highest_turn(session, call_sid) + 1,
                 preface=f"{NOBODY_TEXT} {CONTINUE_TEXT}")
         said = NOBODY_TEXT
-    row, new = call_transfer.record_dial_result(session, call_sid=call_sid, attempt=attempt, dial_status=status or "unknown",
-                                        text=said, now=now)
+    row, new = call_transfer.record_dial_result(session, call_sid=call_sid, attempt=attempt,
+                                                dial_status=status or "unknown", text=said, now=now)
     if not new and (row.details or {}).get("twiml"):
         return Response(row.details["twiml"], media_type=XML)
     twiml = str(response)

@@ -10,7 +10,6 @@ from api.domain.escalation import RotaSnapshot
 from api.models import Case
 from api.services import rota
 from api.services.paging import callback_deadline, page_view
-from api.services.summary import case_summary
 
 
 def case_read(session: Session, case: Case, *, now: datetime, snapshot: RotaSnapshot | None = None) -> dict[str, Any]:

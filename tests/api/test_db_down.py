@@ -20,7 +20,7 @@ from api.models import Case, ConversationMessage, Page
 from api.notifier import LogNotifier
 from api.enums import TurnStatus
 from api.services import identities, spool
-from api.worker import DeadlineWorker
+from api.worker import DeadlineWorker, TickFailed
 from tests.api.conftest import TEST_DATABASE, TOKEN
 from tests.api.factories import standard_rota
 from tests.support import postgres
@@ -132,7 +132,7 @@ def test_messages_are_answered_safely_and_kept_then_stored_when_the_database_is_
 def test_spool_stays_while_the_database_is_still_down(down, down_settings, clock):
     _signed(down, "/twilio/sms", {"MessageSid": "SM" + "3" * 32, "From": CALLER, "Body": "help me"})
     dead = create_app(down_settings, clock=clock)
-    with pytest.raises(Exception):
+    with pytest.raises(TickFailed):
         dead.state.worker.tick()
     assert len(spool.pending(down_settings)) == 1
     dead.state.engine.dispose()

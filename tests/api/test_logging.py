@@ -118,7 +118,8 @@ def test_a_real_conversation_logs_no_number_and_no_message_text(settings, clock,
     """The safe-answer path logs the most (Rasa down, nobody on the rota): none of it is personal."""
     from api.main import create_app
 
-    app = create_app(settings.model_copy(update={"rasa_url": RASA, "rasa_timeout_seconds": 0.2, "rasa_timeout_seconds_voice": 0.2}), clock=clock)
+    app = create_app(settings.model_copy(update={"rasa_url": RASA, "rasa_timeout_seconds": 0.2,
+                                                 "rasa_timeout_seconds_voice": 0.2}), clock=clock)
     app.state.session_factory = session_factory
     capsys.readouterr()
     with respx.mock(assert_all_called=False, assert_all_mocked=False) as mock:

@@ -16,7 +16,8 @@ RASA = "http://rasa.test:5005"
 
 @pytest.fixture
 def settings(settings):
-    return settings.model_copy(update={"rasa_url": RASA, "rasa_timeout_seconds": 0.5, "rasa_timeout_seconds_voice": 0.5})
+    return settings.model_copy(update={"rasa_url": RASA, "rasa_timeout_seconds": 0.5,
+                                       "rasa_timeout_seconds_voice": 0.5})
 
 
 def value(name: str, **labels: str) -> float:
@@ -28,10 +29,10 @@ class Delta:
 
     def __init__(self, *series: tuple[str, dict[str, str]]) -> None:
         self.series = series
-        self.before = [value(n, **l) for n, l in series]
+        self.before = [value(n, **labels) for n, labels in series]
 
     def __call__(self) -> list[float]:
-        return [value(n, **l) - b for (n, l), b in zip(self.series, self.before)]
+        return [value(n, **labels) - b for (n, labels), b in zip(self.series, self.before, strict=True)]
 
 
 def scrape(client: TestClient) -> str:
@@ -82,7 +83,7 @@ def test_cases_pages_acknowledgements_and_overdue_deadlines(client, app, session
 
     clock.advance(seconds=302)  # two seconds past the 300 s deadline
     app.state.worker.tick()
-    backup = [p for p in client.get(f"/api/cases/{case['ref']}").json()["pages"] if p["tier"] == "backup"][0]
+    backup = next(p for p in client.get(f"/api/cases/{case['ref']}").json()["pages"] if p["tier"] == "backup")
     clock.advance(seconds=60)
     assert client.post(f"/api/pages/{backup['id']}/ack", json={"by": "Bea Backup"}).status_code == 200
     assert delta() == [1, 1, 1, 1, 1, pytest.approx(2.0), 1, 1, pytest.approx(60.0)]

@@ -22,7 +22,8 @@ def test_upgrade_from_empty_matches_models_and_downgrades(tmp_path):
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
         assert diff == []
-        assert conn.execute(text("select prefix, value from ref_counter order by prefix")).all() == [("MA", 0), ("SH", 0)]
+        counters = conn.execute(text("select prefix, value from ref_counter order by prefix")).all()
+        assert counters == [("MA", 0), ("SH", 0)]
     command.downgrade(_config(url), "base")
     assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
     engine.dispose()

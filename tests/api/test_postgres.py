@@ -46,7 +46,8 @@ def test_two_api_processes_on_one_database_never_double_page(pg, tmp_path):
     env = {**os.environ, "ENVIRONMENT": "test", "DATABASE_URL": url, "HELPLINE_API_TOKEN": TOKEN,
            "SESSION_SECRET": "postgres-test-session-secret", "ACK_SECONDS_EMERGENCY": "1",
            "WORKER_INTERVAL_SECONDS": "0.05"}
-    subprocess.run([sys.executable, "-m", "alembic", "upgrade", "head"], cwd=REPO, env=env, check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "alembic", "upgrade", "head"], cwd=REPO, env=env, check=True,
+                   capture_output=True)
     subprocess.run([sys.executable, "-m", "api.seed"], cwd=REPO, env=env, check=True, capture_output=True)
     ports = [free_port(), free_port()]
     procs = [api_process(port, env=env, log=tmp_path / f"api{i + 1}.log", name=f"api{i + 1}")

@@ -88,7 +88,7 @@ def _open_case(api: str, sender: str, source: dict) -> str:
 class _RasaHandler(http.server.BaseHTTPRequestHandler):
     server: FakeRasa
 
-    def do_POST(self):  # noqa: N802
+    def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         self.server.calls.append(body)
         if self.server.down:
@@ -103,7 +103,8 @@ class _RasaHandler(http.server.BaseHTTPRequestHandler):
         elif message in (EMERGENCY_WORDS, URGENT_WORDS):
             emergency = message == EMERGENCY_WORDS
             ref = _open_case(self.server.api, sender, {"identified": True, "hiv" if emergency else "hbv": "positive"})
-            said = "Go to A&E now." if emergency else "This needs to be looked at today: the on-call practitioner has been paged."
+            said = ("Go to A&E now." if emergency
+                    else "This needs to be looked at today: the on-call practitioner has been paged.")
             reply = [{"text": t.format(outcome=said, ref=ref)} for t in LONG_REPLY]
         elif message == "/affirm":
             created = httpx.post(f"{self.server.api}/api/cases", headers={"Authorization": f"Bearer {TOKEN}"},

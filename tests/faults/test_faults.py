@@ -57,7 +57,7 @@ def stack(tmp_path_factory) -> Stack:
 
 @pytest.fixture(autouse=True)
 def _process_logs_on_failure(request, stack):
-    with logs_on_failure(request, lambda: stack.procs.values()):
+    with logs_on_failure(request, stack.procs.values):
         yield
 
 

@@ -47,7 +47,7 @@ from api.worker import DeadlineWorker
 from bench.stack import API_BIN, REPO, Secrets, api_proc, prepare_database
 from tests.faults.helpers import Texter
 from tests.support import postgres
-from tests.support.processes import ServiceProcess, free_port, logs_on_failure, wait_until
+from tests.support.processes import free_port, logs_on_failure, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -64,7 +64,7 @@ class StubRasa:
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            def do_POST(self) -> None:
                 self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 stub.received.set()
                 stub.released.wait(120)
@@ -106,7 +106,7 @@ def worker_at(settings: Settings, seconds_from_now: float) -> DeadlineWorker:
 
 def tick_until_done(worker: DeadlineWorker) -> dict[str, int]:
     """The first tick after a database comes back may meet a dead pooled connection: tick again."""
-    return wait_until(lambda: worker.tick(), seconds=30, every=0.5, what="a clean worker tick",
+    return wait_until(worker.tick, seconds=30, every=0.5, what="a clean worker tick",
                       ignore=(Exception,))
 
 

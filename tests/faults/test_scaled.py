@@ -33,7 +33,7 @@ from bench.stack import MODEL, REPO, Secrets, actions_proc, api_proc, prepare_da
 from tests.faults.helpers import SAFE, Texter
 from tests.support import postgres
 from tests.support.redis import Redis
-from tests.support.processes import ServiceProcess, free_port, logs_on_failure, wait_until
+from tests.support.processes import free_port, logs_on_failure, wait_until
 
 pytestmark = [
     pytest.mark.slow,
@@ -216,7 +216,8 @@ def test_two_texts_at_once_through_different_processes_are_taken_in_order(scaled
         t.start()
     # The second texts go once rasa1 is handling each first one (it holds the conversation's
     # lock), or has already answered it: they never overtake the first on the way in.
-    wait_until(lambda: all(scaled.redis.exists(LOCK_PREFIX + cids[p], db=LOCK_DB) or (p, "an hour ago") in replies for p in phones),
+    wait_until(lambda: all(scaled.redis.exists(LOCK_PREFIX + cids[p], db=LOCK_DB) or (p, "an hour ago") in replies
+                           for p in phones),
                seconds=120, every=0.02, what="rasa1 handling the first texts")
     for t in seconds:
         t.start()

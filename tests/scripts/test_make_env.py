@@ -9,7 +9,7 @@ def test_first_run_writes_fresh_secrets(tmp_path):
     assert oct(env.stat().st_mode)[-3:] == "600"
     other = tmp_path / "other.env"
     main(str(other))
-    token = lambda t: [line for line in t.splitlines() if line.startswith("HELPLINE_API_TOKEN=")][0]  # noqa: E731
+    token = lambda t: next(line for line in t.splitlines() if line.startswith("HELPLINE_API_TOKEN="))  # noqa: E731
     assert token(text) != token(other.read_text())
 
 

@@ -46,7 +46,7 @@ class PostgresServer:
 
     def stop(self) -> None:
         subprocess.run([*self.prefix, find_bin("pg_ctl"), "-D", str(self.datadir), "-m", "immediate", "stop"],
-                       capture_output=True)
+                       capture_output=True, check=False)  # already stopped (after kill) is fine
         shutil.rmtree(self.datadir.parent, ignore_errors=True)
 
 
@@ -75,7 +75,9 @@ def start() -> PostgresServer:
     server = PostgresServer(datadir=datadir, port=port, prefix=prefix)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        if subprocess.run([find_bin("pg_isready"), "-h", "127.0.0.1", "-p", str(port)], capture_output=True).returncode == 0:
+        ready = subprocess.run([find_bin("pg_isready"), "-h", "127.0.0.1", "-p", str(port)],
+                               capture_output=True, check=False)
+        if ready.returncode == 0:
             return server
         time.sleep(0.2)
     server.stop()

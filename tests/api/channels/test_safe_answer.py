@@ -132,7 +132,7 @@ def test_web_chat_gets_the_safe_answer_too(anon, rasa, session_factory):
 class _SlowRasa(http.server.BaseHTTPRequestHandler):
     delay = 3.0
 
-    def do_POST(self):  # noqa: N802
+    def do_POST(self):
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         time.sleep(self.delay)
         try:

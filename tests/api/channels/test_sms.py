@@ -165,7 +165,7 @@ def test_ack_from_anyone_else_acknowledges_nothing(twilio, rasa, session_factory
 
 
 def test_delivery_status_updates_the_outbox(twilio, session_factory, clock, settings):
-    ref, mobiles = _paged_case(session_factory, clock, settings)
+    _paged_case(session_factory, clock, settings)
     from api.models import OutboxMessage
 
     with session_factory() as s:

@@ -40,7 +40,7 @@ class FakeTwilio(http.server.ThreadingHTTPServer):
 class _Handler(http.server.BaseHTTPRequestHandler):
     server: FakeTwilio
 
-    def do_POST(self):  # noqa: N802
+    def do_POST(self):
         length = int(self.headers.get("Content-Length", 0))
         form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
         self.server.requests.append({"path": self.path, "form": form, "auth": self.headers.get("Authorization"),
@@ -92,7 +92,7 @@ def test_send_sms_posts_what_twilio_expects(twilio_settings, fake_twilio):
 def test_twilio_error_is_a_notifier_error(twilio_settings, fake_twilio):
     fake_twilio.fail_with = (400, {"code": 21211, "message": "The 'To' number is not a valid phone number.",
                                    "status": 400, "more_info": "https://www.twilio.com/docs/errors/21211"})
-    with pytest.raises(NotifierError, match="21211|not a valid phone number"):
+    with pytest.raises(NotifierError, match=r"21211|not a valid phone number"):
         TwilioNotifier(twilio_settings, api_base_url=fake_twilio.url).send_sms(to="+44", body="x")
 
 

@@ -3,8 +3,8 @@ from datetime import datetime, timezone
 from api.domain.escalation import Person, RotaSnapshot, ack_deadline, call_order, is_overdue, page_text, plan_step
 from api.enums import PageTier
 
-A, B, L, O = (Person(i, n, f"+4477009000{i}") for i, n in enumerate(["a", "b", "lead", "other"], start=1))
-FULL = RotaSnapshot(primary=(A,), backup=(B,), clinical_leads=(L,), everyone=(A, B, L, O))
+A, B, L, OTHER = (Person(i, n, f"+4477009000{i}") for i, n in enumerate(["a", "b", "lead", "other"], start=1))
+FULL = RotaSnapshot(primary=(A,), backup=(B,), clinical_leads=(L,), everyone=(A, B, L, OTHER))
 
 
 def test_ladder_order():
@@ -14,12 +14,13 @@ def test_ladder_order():
 
 
 def test_empty_steps_are_skipped_and_named():
-    plan = plan_step(0, RotaSnapshot(clinical_leads=(L,), everyone=(L, O)))
-    assert (plan.tier, plan.targets, plan.skipped) == (PageTier.clinical_lead, (L,), (PageTier.primary, PageTier.backup))
+    plan = plan_step(0, RotaSnapshot(clinical_leads=(L,), everyone=(L, OTHER)))
+    assert (plan.tier, plan.targets, plan.skipped) == (
+        PageTier.clinical_lead, (L,), (PageTier.primary, PageTier.backup))
 
 
 def test_everyone_leaves_out_people_already_paged_unless_none_left():
-    assert plan_step(3, FULL, already_paged=frozenset({1, 2, 3})).targets == (O,)
+    assert plan_step(3, FULL, already_paged=frozenset({1, 2, 3})).targets == (OTHER,)
     assert plan_step(3, RotaSnapshot(everyone=(A,)), already_paged=frozenset({1})).targets == (A,)
 
 

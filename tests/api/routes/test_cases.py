@@ -180,7 +180,8 @@ def test_health_needs_no_token(anon):
     ("", None),
 ])
 def test_workplace_in_own_words_is_matched_or_left_for_a_person(client, rota, named, code):
-    r = client.post("/api/cases", json={"line": "sharps", "answers": {"exposure_type": "intact_skin", "workplace": named}})
+    r = client.post("/api/cases", json={"line": "sharps",
+                                        "answers": {"exposure_type": "intact_skin", "workplace": named}})
     assert r.status_code == 201
     assert (r.json()["organisation"] or {}).get("code") == code
     types = [e["type"] for e in client.get(f"/api/cases/{r.json()['ref']}/events").json()]
@@ -194,5 +195,6 @@ def test_ambiguous_workplace_is_not_guessed(client, rota, session, clock):
     r = client.post("/api/cases", json={"line": "manager", "kind": "referral", "answers": {
         "consent": True, "consent_reason_explained": True, "organisation_name": "riverside"}})
     assert r.json()["organisation"] is None
-    r = client.patch(f"/api/cases/{r.json()['ref']}", json={"answers": {"organisation_name": "Riverside Health Centre"}})
+    r = client.patch(f"/api/cases/{r.json()['ref']}",
+                     json={"answers": {"organisation_name": "Riverside Health Centre"}})
     assert r.json()["organisation"]["code"] == "Y00009"

@@ -94,7 +94,8 @@ def test_the_case_page_marks_each_advice_item_told_or_not_yet(client, session):
     case = client.post("/api/cases", json={"line": "sharps", "answers": HIV_NEEDLESTICK}).json()
     advice = case["decision"]["advice"]
     spoken = [a for a in advice if not a["code"].startswith("first_aid_")][:1]
-    client.post(f"/api/cases/{case['ref']}/said", json={"items": [{"code": a["code"], "text": a["text"]} for a in spoken]})
+    client.post(f"/api/cases/{case['ref']}/said",
+                json={"items": [{"code": a["code"], "text": a["text"]} for a in spoken]})
     row = case_service.get_by_ref(session, case["ref"])
     marked = {a["code"]: a["said_at"] for a in advice_with_said(row.decision, audit.events_for(session, row))}
     assert marked[spoken[0]["code"]] is not None

@@ -22,7 +22,8 @@ def _pages(session, case):
 
 
 def _event_types(session, case):
-    return [e.type for e in session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id))]
+    return [e.type for e in session.scalars(
+        select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id))]
 
 
 def test_emergency_pages_primary_at_once_in_the_same_transaction(session, settings, clock):

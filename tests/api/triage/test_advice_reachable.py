@@ -112,7 +112,7 @@ def manager_grid() -> Iterator[tuple[Any, dict]]:
     for kind in MANAGER_KINDS:
         for values in itertools.product(*fields.values()):
             answers: dict = {}
-            for name, value in zip(fields, values):
+            for name, value in zip(fields, values, strict=True):
                 _set(answers, name, value)
             yield kind, answers
 

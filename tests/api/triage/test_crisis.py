@@ -346,8 +346,8 @@ def test_a_threat_to_someone_else_is_the_callers_crisis(text):
 def test_every_threat_phrase_is_a_caller_phrase():
     lexicon = load_crisis_lexicon()
     threats = [p for p in lexicon.phrases
-               if ({"kill", "hurt", "stab"} & set(p.split())) and not ({"myself", "meself", "himself", "herself",
-                                                                         "themselves", "themself", "my"} & set(p.split()))]
+               if ({"kill", "hurt", "stab"} & set(p.split()))
+               and not ({"myself", "meself", "himself", "herself", "themselves", "themself", "my"} & set(p.split()))]
     assert threats and set(threats) <= lexicon.caller_phrases
 
 
@@ -377,8 +377,8 @@ def _examples(path: Path):
     for item in data.get("nlu", []):
         if "intent" not in item:
             continue
-        for line in item["examples"].splitlines():
-            line = line.strip()
+        for raw in item["examples"].splitlines():
+            line = raw.strip()
             if line.startswith("- "):
                 # entity annotations: [text](entity) / [text]{"entity": ...} -> text
                 text = re.sub(r"\[([^\]]*)\](\{[^}]*\}|\([^)]*\))", r"\1", line[2:])

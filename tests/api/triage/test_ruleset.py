@@ -40,8 +40,10 @@ from api.triage.ruleset import (
         ({"clean_sharp": True}, {"clean_sharp": 1}, False),  # True must not equal 1
         ({"clean_sharp": False}, {"clean_sharp": 0}, False),
         ({"clean_sharp": True}, {"clean_sharp": True}, True),
-        ({"exposure": "significant", "hiv_risk": "positive"}, {"exposure": "significant", "hiv_risk": "negative"}, False),
-        ({"exposure": "significant", "hiv_risk": "positive"}, {"exposure": "significant", "hiv_risk": "positive"}, True),
+        ({"exposure": "significant", "hiv_risk": "positive"},
+         {"exposure": "significant", "hiv_risk": "negative"}, False),
+        ({"exposure": "significant", "hiv_risk": "positive"},
+         {"exposure": "significant", "hiv_risk": "positive"}, True),
     ],
 )
 def test_matches_one_of_and_and(when, facts, expected):

@@ -154,7 +154,8 @@ json_leaf = st.one_of(
 )
 json_like = st.recursive(
     json_leaf,
-    lambda children: st.one_of(st.lists(children, max_size=4), st.dictionaries(st.text(max_size=8), children, max_size=4)),
+    lambda children: st.one_of(st.lists(children, max_size=4),
+                               st.dictionaries(st.text(max_size=8), children, max_size=4)),
     max_leaves=20,
 )
 contract_keys = st.sampled_from(["exposure_type", "fluid", "device", "source", "recipient", "occurred_at",

@@ -82,31 +82,43 @@ def test_reply_matches_the_contract_shape():
     [
         ("known negative source, responder", low_risk_case(), "urgent", False, True),
         ("intact skin", low_risk_case(exposure_type="intact_skin"), "routine", False, False),
-        ("low-risk fluid, no visible blood", low_risk_case(fluid="low_risk", device__visible_blood=False), "routine", False, False),
-        ("low-risk fluid, blood not known", low_risk_case(fluid="low_risk", device__visible_blood=None), "routine", False, False),
-        ("low-risk fluid with visible blood", low_risk_case(fluid="low_risk", device__visible_blood=True), "urgent", False, True),
+        ("low-risk fluid, no visible blood",
+         low_risk_case(fluid="low_risk", device__visible_blood=False), "routine", False, False),
+        ("low-risk fluid, blood not known",
+         low_risk_case(fluid="low_risk", device__visible_blood=None), "routine", False, False),
+        ("low-risk fluid with visible blood",
+         low_risk_case(fluid="low_risk", device__visible_blood=True), "urgent", False, True),
         ("clean unused sharp", low_risk_case(device__used=False), "routine", False, False),
-        ("clean unused sharp, HIV source", low_risk_case(device__used=False, source__hiv="positive"), "routine", False, False),
+        ("clean unused sharp, HIV source",
+         low_risk_case(device__used=False, source__hiv="positive"), "routine", False, False),
         ("used not known", low_risk_case(device__used=None), "urgent", False, True),
         ("unknown route with blood", low_risk_case(exposure_type="unknown"), "urgent", False, True),
         ("route missing with blood", low_risk_case(exposure_type=DELETE), "urgent", False, True),
-        ("fluid unknown, route known", low_risk_case(fluid="unknown", device__visible_blood=None), "urgent", False, True),
+        ("fluid unknown, route known",
+         low_risk_case(fluid="unknown", device__visible_blood=None), "urgent", False, True),
         ("empty answers", {}, "urgent", False, True),
         ("answers None", None, "urgent", False, True),
         ("answers a list", ["percutaneous"], "urgent", False, True),
         ("HIV positive source", low_risk_case(source__hiv="positive"), "emergency", True, True),
-        ("HIV positive splash", low_risk_case(exposure_type="mucocutaneous", source__hiv="positive"), "emergency", True, True),
-        ("suspected HIV: risk factor", low_risk_case(source__hiv="unknown", source__risk_factors=["msm"]), "emergency", True, True),
-        ("known viraemic, HIV not stated", low_risk_case(source__hiv=DELETE, source__risk_factors=["known_viraemic"]), "emergency", True, True),
+        ("HIV positive splash",
+         low_risk_case(exposure_type="mucocutaneous", source__hiv="positive"), "emergency", True, True),
+        ("suspected HIV: risk factor",
+         low_risk_case(source__hiv="unknown", source__risk_factors=["msm"]), "emergency", True, True),
+        ("known viraemic, HIV not stated",
+         low_risk_case(source__hiv=DELETE, source__risk_factors=["known_viraemic"]), "emergency", True, True),
         ("HIV unknown, no factors", low_risk_case(source__hiv="unknown"), "urgent", False, True),
-        ("HIV positive, 72 h + 1 min", low_risk_case(source__hiv="positive", occurred_at=ago(72, 1)), "urgent", False, True),
-        ("HIV positive, intact skin", low_risk_case(exposure_type="intact_skin", source__hiv="positive"), "routine", False, False),
-        ("HIV positive, time unknown", low_risk_case(source__hiv="positive", occurred_at=None), "emergency", True, True),
+        ("HIV positive, 72 h + 1 min",
+         low_risk_case(source__hiv="positive", occurred_at=ago(72, 1)), "urgent", False, True),
+        ("HIV positive, intact skin",
+         low_risk_case(exposure_type="intact_skin", source__hiv="positive"), "routine", False, False),
+        ("HIV positive, time unknown",
+         low_risk_case(source__hiv="positive", occurred_at=None), "emergency", True, True),
     ],
 )
 def test_headline_outcomes(name, answers, urgency, ed, page):
     decision = decide(answers)
-    assert (decision["urgency"], decision["go_to_emergency_department"], decision["page_on_call"]) == (urgency, ed, page), name
+    outcome = (decision["urgency"], decision["go_to_emergency_department"], decision["page_on_call"])
+    assert outcome == (urgency, ed, page), name
 
 
 # --- each rule fires, and does not fire -------------------------------------------
@@ -143,11 +155,13 @@ FIRES = [
     ("hbv_vaccine", low_risk_case(source__hbv="positive", recipient__hbv_status="unvaccinated"), True),
     ("hbv_vaccine", low_risk_case(source__hbv="unknown", recipient__hbv_status="partial"), True),
     ("hbv_vaccine", low_risk_case(source__hbv="unknown", recipient__hbv_status="non_responder"), False),  # HBIG instead
-    ("hbv_vaccine", low_risk_case(source__hbv="negative", source__identified=False, recipient__hbv_status="unvaccinated"), True),  # unidentified source
+    ("hbv_vaccine",  # unidentified source
+     low_risk_case(source__hbv="negative", source__identified=False, recipient__hbv_status="unvaccinated"), True),
     ("hbv_vaccine", low_risk_case(source__hbv="positive", recipient__hbv_status=None), True),
     ("hbv_vaccine", low_risk_case(source__hbv="positive", recipient__hbv_status="responder"), False),
     ("hbv_vaccine", low_risk_case(recipient__hbv_status="unvaccinated"), False),  # source negative
-    ("hbv_vaccine", low_risk_case(exposure_type="intact_skin", source__hbv="positive", recipient__hbv_status="unvaccinated"), False),
+    ("hbv_vaccine",
+     low_risk_case(exposure_type="intact_skin", source__hbv="positive", recipient__hbv_status="unvaccinated"), False),
     ("hbig", low_risk_case(source__hbv="positive", recipient__hbv_status="unvaccinated"), True),
     ("hbig", low_risk_case(source__hbv="positive", recipient__hbv_status="partial"), True),
     ("hbig", low_risk_case(source__hbv="positive", recipient__hbv_status="non_responder"), True),
@@ -155,13 +169,17 @@ FIRES = [
     ("hbig", low_risk_case(source__hbv="positive", recipient__hbv_status="responder"), False),
     ("hbig", low_risk_case(source__hbv="unknown", recipient__hbv_status="unvaccinated"), False),
     ("hbig", low_risk_case(recipient__hbv_status="non_responder"), False),  # source negative
-    ("hbig_non_responder_unknown_source", low_risk_case(source__hbv="unknown", recipient__hbv_status="non_responder"), True),
-    ("hbig_non_responder_unknown_source", low_risk_case(source__hbv=DELETE, recipient__hbv_status="non_responder"), True),
+    ("hbig_non_responder_unknown_source",
+     low_risk_case(source__hbv="unknown", recipient__hbv_status="non_responder"), True),
+    ("hbig_non_responder_unknown_source",
+     low_risk_case(source__hbv=DELETE, recipient__hbv_status="non_responder"), True),
     ("hbig_non_responder_unknown_source",
      low_risk_case(source__identified=False, recipient__hbv_status="non_responder"), True),  # unidentified: unknown
-    ("hbig_non_responder_unknown_source", low_risk_case(source__hbv="unknown", recipient__hbv_status="unvaccinated"), False),
+    ("hbig_non_responder_unknown_source",
+     low_risk_case(source__hbv="unknown", recipient__hbv_status="unvaccinated"), False),
     ("hbig_non_responder_unknown_source", low_risk_case(source__hbv="unknown", recipient__hbv_status="unknown"), False),
-    ("hbig_non_responder_unknown_source", low_risk_case(source__hbv="positive", recipient__hbv_status="non_responder"), False),
+    ("hbig_non_responder_unknown_source",
+     low_risk_case(source__hbv="positive", recipient__hbv_status="non_responder"), False),
     ("hbig_non_responder_unknown_source", low_risk_case(recipient__hbv_status="non_responder"), False),
     ("hbig_non_responder_unknown_source",
      low_risk_case(source__hbv="unknown", recipient__hbv_status="non_responder", exposure_type="intact_skin"), False),
@@ -262,7 +280,8 @@ def test_hiv_pep_time_boundaries(occurred_at, urgency, pep_window_open, hiv_code
     ],
 )
 def test_hbig_time_boundaries(occurred_at, hbig_code):
-    decision = decide(low_risk_case(source__hbv="positive", recipient__hbv_status="unvaccinated", occurred_at=occurred_at))
+    decision = decide(low_risk_case(source__hbv="positive", recipient__hbv_status="unvaccinated",
+                                    occurred_at=occurred_at))
     assert [c for c in codes(decision) if c.startswith("hbig")] == [hbig_code]
     assert decision["urgency"] == "urgent" and decision["page_on_call"]
 
@@ -319,7 +338,8 @@ def test_first_aid_comes_first_and_fits_the_exposure(exposure_type, expected):
 
 def test_first_aid_text_says_the_key_steps():
     texts = " ".join(a["text"].lower() for a in decide({})["advice"][:2])
-    for phrase in ["bleed", "running water", "soap", "scrub", "suck", "waterproof", "saline", "contact lenses", "swallow"]:
+    for phrase in ["bleed", "running water", "soap", "scrub", "suck", "waterproof", "saline", "contact lenses",
+                   "swallow"]:
         assert phrase in texts
 
 
@@ -363,8 +383,8 @@ def test_riddor_advice_only_for_a_known_infected_source(changes, riddor):
 
 
 def test_advice_sources_name_the_guidance():
-    decision = decide(low_risk_case(source__hiv="positive", source__hbv="positive", recipient__hbv_status="unvaccinated",
-                                    recipient__pregnant=True))
+    decision = decide(low_risk_case(source__hiv="positive", source__hbv="positive",
+                                    recipient__hbv_status="unvaccinated", recipient__pregnant=True))
     by_code = {a["code"]: a["source"] for a in decision["advice"]}
     assert "BHIVA/BASHH" in by_code["hiv_pep_within_24h"]
     assert "Green Book chapter 18" in by_code["hbv_vaccine_urgent"]
@@ -392,7 +412,8 @@ def test_hiv_pep_window_closed_says_no_pep_but_testing_matters():
         ({"fluid": "blood_stained"}, "fluid_risk", "high"),
         ({"fluid": "high_risk_other"}, "fluid_risk", "high"),
         ({"fluid": "semen??"}, "fluid_risk", "high"),  # unrecognised fluid, blood visible on device
-        ({"device__used": False, "exposure_type": "mucocutaneous"}, "clean_sharp", False),  # a splash is never a clean sharp
+        # a splash is never a clean sharp
+        ({"device__used": False, "exposure_type": "mucocutaneous"}, "clean_sharp", False),
         ({"device__used": False, "device__kind": "none"}, "clean_sharp", False),
         ({"device__used": False}, "clean_sharp", True),
         ({"source__hiv": "positive"}, "hiv_risk", "positive"),
