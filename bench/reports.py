@@ -50,6 +50,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from tests.support.fetched import Fetched  # noqa: E402  (the repository root is on the path first)
+
 NOW = datetime(2026, 11, 23, 14, 0, tzinfo=timezone.utc)  # a Monday afternoon, as in the tests
 PASSWORD = "bench-password-not-secret"
 LEAD_EMAIL = "lead@bench.example"
@@ -185,28 +187,6 @@ def pct(values: list[float], q: float) -> float:
     return ordered[max(1, min(len(ordered), -(-q * len(ordered) // 100))) - 1]
 
 
-class Rows:
-    """SQL statements run and rows returned to Python by the app's sessions (diagnostic run only)."""
-
-    def __init__(self, session_factory) -> None:
-        from sqlalchemy import event
-
-        self.statements = self.rows = 0
-        self.factory = session_factory
-        event.listen(session_factory, "do_orm_execute", self)
-
-    def __call__(self, state):
-        frozen = state.invoke_statement().freeze()
-        self.statements += 1
-        self.rows += len(frozen.data)
-        return frozen()
-
-    def close(self) -> None:
-        from sqlalchemy import event
-
-        event.remove(self.factory, "do_orm_execute", self)
-
-
 def measure(call: Callable[[], Any], runs: int, session_factory, *, warm_up: bool = True) -> dict[str, Any]:
     if warm_up:
         call()  # templates, statement cache
@@ -215,7 +195,7 @@ def measure(call: Callable[[], Any], runs: int, session_factory, *, warm_up: boo
         t0 = time.perf_counter()
         call()
         times.append(time.perf_counter() - t0)
-    counter = Rows(session_factory)
+    counter = Fetched(session_factory)
     tracemalloc.start()
     try:
         call()

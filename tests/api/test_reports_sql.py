@@ -9,11 +9,11 @@ import random
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import event
 
 from api.models import Case, CaseEvent, ConversationMessage
 from api.services import reports
 from tests.api.factories import organisation, practitioner
+from tests.support.fetched import Fetched
 from tests.api.web.builders import case_row, message, rating
 from tests.api.web.conftest import browser_for, quick_hashes, world  # noqa: F401 - fixtures for the CSV route
 
@@ -248,25 +248,6 @@ def test_table_matches_the_whole_report(session, org, nurse):
 
 
 # --- the report does not read every message ----------------------------------------------------
-
-class Fetched:
-    """Counts statements and the rows they hand back to Python, for every execute on a session."""
-
-    def __init__(self, session) -> None:
-        self.statements = 0
-        self.rows = 0
-        event.listen(session, "do_orm_execute", self)
-        self.session = session
-
-    def __call__(self, state):
-        frozen = state.invoke_statement().freeze()
-        self.statements += 1
-        self.rows += len(frozen.data)
-        return frozen()
-
-    def close(self) -> None:
-        event.remove(self.session, "do_orm_execute", self)
-
 
 def _cases(session, org, nurse) -> None:
     """Ten conversations' cases in week 2026-W48, paged, acknowledged and rated."""
