@@ -15,13 +15,24 @@ export TF_DETERMINISTIC_OPS := 1
 export SANIC_HOST := 127.0.0.1
 PIPELINE := bot/pipeline/en_helpline
 MODEL := models/helpline.tar.gz
+# pytest-xdist for the suites whose tests are independent: one worker per core, each test file
+# kept on one worker (module fixtures such as a started server run once). Every worker has its
+# own temporary directories, free ports and, for PostgreSQL, its own throwaway server.
+# PYTEST_WORKERS=0 runs a suite in one process (e.g. to debug a failure).
+PYTEST_WORKERS ?= auto
+XDIST = -n $(PYTEST_WORKERS) --dist loadfile
+# The phases of `make test`, in order; each one's time goes to reports/test-times.md.
+TEST_PHASES := lint test-api test-api-postgres test-bot validate stories faults nlu
 
-.PHONY: help run test setup env venvs migrate seed train pipeline test-api test-bot validate stories nlu \
-        sms test-api-postgres retention bench faults lock-api lock-bot clean
+.PHONY: help run test setup env venvs migrate seed train pipeline lint test-api test-bot validate stories nlu \
+        sms test-api-postgres retention bench bench-reports faults lock-api lock-bot clean
 
 help:
 	@echo "make run    set everything up, then start the API (8000), action server (5055) and Rasa (5005)"
-	@echo "make test   every check: API tests, action tests, rasa data validate, conversation tests, fault tests, NLU report"
+	@echo "make test   every check: lint, API tests, action tests, rasa data validate, conversation tests, fault tests,"
+	@echo "            NLU report; each phase's time is printed at the end and written to reports/test-times.md"
+	@echo "make lint   ruff and the import contracts (lint-imports); the first step of make test"
+	@echo "make bench-reports  time /reports over 100,000 stored turns (bench/reports-results.md)"
 
 .venv-api/.installed: requirements/api.txt
 	@test -x $(API)/python || $(PY311) -m venv .venv-api
@@ -69,17 +80,24 @@ run: setup
 	@echo ""
 	$(API)/honcho start -f Procfile
 
-test-api: .venv-api/.installed
-	$(API)/python -m pytest tests/api tests/browser tests/scripts -q
+# Fast, so the first step of make test: style and errors (ruff.toml), then the import contracts (.importlinter).
+lint: .venv-api/.installed
+	$(API)/ruff check .
+	$(API)/lint-imports
 
-# The same API suite against a throwaway PostgreSQL server (Debian's postgresql package).
+test-api: .venv-api/.installed
+	$(API)/python -m pytest tests/api tests/browser tests/scripts -q $(XDIST)
+
+# The same API suite against a throwaway PostgreSQL server (Debian's postgresql package),
+# one server per xdist worker.
 test-api-postgres: .venv-api/.installed
-	HELPLINE_TEST_DATABASE=postgres HELPLINE_REQUIRE_POSTGRES=1 $(API)/python -m pytest tests/api -q
+	HELPLINE_TEST_DATABASE=postgres HELPLINE_REQUIRE_POSTGRES=1 $(API)/python -m pytest tests/api -q $(XDIST)
 
 # Redact personal data of cases closed longer ago than RETENTION_DAYS_AFTER_CLOSURE (run daily).
 retention: .venv-api/.installed .env
 	$(API)/python -m api.retention
 
+# One process: the tests take ~5 s and importing Rasa ~6 s, which each xdist worker would repeat.
 test-bot: .venv-bot/.installed pipeline
 	$(BOT)/python -m pytest tests/actions tests/bot -q
 
@@ -89,18 +107,30 @@ validate: .venv-bot/.installed
 stories: train .venv-api/.installed
 	bash scripts/run_story_tests.sh
 
+# The model make train keeps up to date (not merely the newest file in models/).
 nlu: train
-	$(BOT)/python scripts/nlu_report.py
+	$(BOT)/python scripts/nlu_report.py --model $(MODEL)
 
+# Each phase in turn (the first failure stops the run, as before). At the end, or at the
+# failure, a table of each phase's seconds and the load average (1 min) before and after it:
+# printed and written to reports/test-times.md. Other work on the machine shows in the load.
 test: venvs
-	$(MAKE) test-api
-	$(MAKE) test-api-postgres
-	$(MAKE) test-bot
-	$(MAKE) validate
-	$(MAKE) stories
-	$(MAKE) faults
-	$(MAKE) nlu
-	@echo "make test: all checks passed"
+	@mkdir -p reports; status=0; begin=$$(date +%s); \
+	rows="| phase | seconds | load before | load after | result |"$$'\n'"|---|---:|---:|---:|---|"; \
+	for phase in $(TEST_PHASES); do \
+	  load=$$(cut -d' ' -f1 /proc/loadavg); started=$$(date +%s); \
+	  $(MAKE) --no-print-directory $$phase; status=$$?; \
+	  result=$$([ $$status = 0 ] && echo ok || echo "FAILED ($$status)"); \
+	  rows+=$$'\n'"| $$phase | $$(( $$(date +%s) - started )) | $$load | $$(cut -d' ' -f1 /proc/loadavg) | $$result |"; \
+	  [ $$status = 0 ] || break; \
+	done; \
+	rows+=$$'\n'"| **total** | **$$(( $$(date +%s) - begin ))** | | $$(cut -d' ' -f1 /proc/loadavg) | |"; \
+	{ echo "# make test: time per phase"; echo; \
+	  echo "$$(date -u +%FT%TZ), $$(nproc) cores, commit $$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"; \
+	  echo; echo "$$rows"; } > reports/test-times.md; \
+	echo; echo "$$rows"; echo "(reports/test-times.md)"; \
+	if [ $$status = 0 ]; then echo "make test: all checks passed"; else echo "make test: $$phase failed"; fi; \
+	exit $$status
 
 # Text the running API exactly as Twilio would (signed); VOICE=1 for a call's turns.
 sms: .venv-api/.installed .env
@@ -110,11 +140,16 @@ sms: .venv-api/.installed .env
 bench: train .venv-api/.installed
 	BENCH_COMMAND="make bench$(if $(BENCH_ARGS), BENCH_ARGS='$(BENCH_ARGS)')" $(API)/python bench/run.py $(BENCH_ARGS)
 
+# /reports and a CSV over a throwaway database of 100,000 stored turns; writes bench/reports-results.md.
+bench-reports: .venv-api/.installed
+	$(API)/python -m bench.reports
+
 # kill -9 of each process mid-conversation, and the scaled-out set-up (PostgreSQL + Redis).
 # Part of make test. Without redis-server/PostgreSQL the scaled tests skip (reason shown);
 # HELPLINE_REQUIRE_SCALED=1 (.ci/run) makes that a failure. No tests collected (exit 5) fails too.
+# Each test file starts its own processes (module fixtures), so the files run side by side (xdist).
 faults: train .venv-api/.installed
-	$(API)/python -m pytest tests/faults -v
+	$(API)/python -m pytest tests/faults -v $(XDIST)
 
 lock-api:
 	$(API)/pip freeze --disable-pip-version-check > requirements/api.txt

@@ -26,6 +26,11 @@
 #     of this script; a decisive turn whose reply lacks the outcome fails the build.
 #  LIVE=0 skips step 3, CORE=0 step 2, LIVE_VERBOSE=1 prints every reply.
 #  Everything started here is stopped by PID on exit.
+#
+#  Speed (issue #13): the Rasa server, the action server and the API for step 3 are started
+#  before step 2, so Rasa loads the model while `rasa test core` runs, and step 2 is one
+#  `rasa test core` over both story sets (one model load, the same stories and the same
+#  gate). Each step prints the seconds since the start.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -63,7 +68,8 @@ wait_for() {  # url, seconds, pid
   return 1
 }
 
-step() { echo; echo "=== $*"; }
+BEGAN=$SECONDS
+step() { echo; echo "=== [$((SECONDS - BEGAN))s] $*"; }
 
 # -- 1. model -----------------------------------------------------------------------------
 step "model: $MODEL"
@@ -73,27 +79,12 @@ elif [ ! -f "$MODEL" ]; then
   "$BOT/rasa" train --fixed-model-name "$(basename "$MODEL" .tar.gz)" --out "$(dirname "$MODEL")"
 fi
 
-# -- 2. dialogue policy on the stories ---------------------------------------------------------
-[ "${CORE:-1}" = 0 ] && STORY_SETS="" || STORY_SETS="tests/stories tests/stories_api_down"
-for set in $STORY_SETS; do
-  step "rasa test core: $set"
-  "$BOT/rasa" test core --model "$MODEL" --stories "$set" --fail-on-prediction-errors \
-    --out "$WORK/results-$(basename "$set")" --no-plot
-done
-if [ "${STORY_E2E:-0}" != 0 ]; then
-  for set in $STORY_SETS; do
-    step "rasa test core --e2e (NLU too): $set"
-    "$BOT/rasa" test core --e2e --model "$MODEL" --stories "$set" --fail-on-prediction-errors \
-      --out "$WORK/results-e2e-$(basename "$set")" --no-plot
-  done
-fi
-
-[ "${LIVE:-1}" = 0 ] && { echo "story tests passed (live checks skipped)"; exit 0; }
-
-# -- 3. live conversations ------------------------------------------------------------------------
-ACTIONS_PORT=$(free_port)
-RASA_PORT=$(free_port)
-cat > "$WORK/endpoints.yml" <<YAML
+# -- live processes, started now: Rasa loads the model while step 2 runs --------------------
+LIVE=${LIVE:-1}
+if [ "$LIVE" != 0 ]; then
+  ACTIONS_PORT=$(free_port)
+  RASA_PORT=$(free_port)
+  cat > "$WORK/endpoints.yml" <<YAML
 action_endpoint:
   url: http://127.0.0.1:$ACTIONS_PORT/webhook
 tracker_store:
@@ -101,26 +92,84 @@ tracker_store:
   dialect: sqlite
   db: $WORK/rasa-tracker.db
 YAML
+  TOKEN=$("$BOT/python" -c 'import secrets; print(secrets.token_urlsafe(24))')
+fi
 
-start_actions() {  # HELPLINE_API_URL for this action server
+start_actions() {  # HELPLINE_API_URL for this action server, log name (not waited for: wait_actions)
   HELPLINE_API_URL=$1 HELPLINE_API_TOKEN=${HELPLINE_API_TOKEN:-$TOKEN} \
     "$BOT/python" -m rasa_sdk --actions actions --port "$ACTIONS_PORT" > "$WORK/actions-$2.log" 2>&1 &
   ACTIONS_PID=$!
   PIDS+=("$ACTIONS_PID")
-  wait_for "http://127.0.0.1:$ACTIONS_PORT/health" 60 "$ACTIONS_PID"
 }
+wait_actions() { wait_for "http://127.0.0.1:$ACTIONS_PORT/health" 60 "$ACTIONS_PID"; }
 
-TOKEN=$("$BOT/python" -c 'import secrets; print(secrets.token_urlsafe(24))')
+# The API for step 3b, when HELPLINE_API_URL is unset: started here on a free port with a temporary
+# SQLite database (see the top). Its settings go to its own process now; they are exported for the
+# API-up pass below, as before (the action server and live_check.py read them there).
+START_API=0
+if [ "$LIVE" != 0 ] && [ -z "${HELPLINE_API_URL:-}" ]; then
+  if [ ! -x "$API/uvicorn" ] || [ ! -f api/main.py ]; then
+    echo "API not available (.venv-api or api/main.py missing): live API-up checks will be skipped" >&2
+  else
+    START_API=1
+    API_PORT=$(free_port)
+    # The environment wins over .env (pydantic-settings), so a developer's .env changes none of this.
+    API_ENV=(DATABASE_URL="sqlite:///$WORK/api.db" HELPLINE_API_TOKEN="$TOKEN" ENVIRONMENT=test
+             SESSION_SECRET="$("$BOT/python" -c 'import secrets; print(secrets.token_urlsafe(24))')"
+             TWILIO_AUTH_TOKEN="$("$BOT/python" -c 'import secrets; print(secrets.token_urlsafe(24))')"
+             TWILIO_ACCOUNT_SID="" TWILIO_FROM_NUMBER=""
+             PUBLIC_BASE_URL="http://127.0.0.1:$API_PORT" RASA_URL="http://127.0.0.1:$RASA_PORT"
+             RASA_TIMEOUT_SECONDS="${LIVE_RASA_TIMEOUT:-30}")
+    (
+      export "${API_ENV[@]}"
+      "$API/alembic" upgrade head > "$WORK/api-migrate.log" 2>&1
+      "$API/python" -m api.seed > "$WORK/api-seed.log" 2>&1
+      exec "$API/uvicorn" --factory api.main:create_app --host 127.0.0.1 --port "$API_PORT" > "$WORK/api.log" 2>&1
+    ) &
+    API_PID=$!
+    PIDS+=("$API_PID")
+  fi
+fi
 
+if [ "$LIVE" != 0 ]; then
+  step "starting Rasa, the action server (API unreachable)${API_PORT:+ and the API} for the live checks"
+  CLOSED_PORT=$(free_port)   # nothing listens here
+  start_actions "http://127.0.0.1:$CLOSED_PORT" down
+  "$BOT/python" -m bot.serve run --model "$MODEL" --endpoints "$WORK/endpoints.yml" --credentials bot/credentials.yml \
+    --interface 127.0.0.1 --port "$RASA_PORT" > "$WORK/rasa.log" 2>&1 &
+  RASA_PID=$!
+  PIDS+=("$RASA_PID")
+fi
+
+# -- 2. dialogue policy on the stories ---------------------------------------------------------
+# Both sets in one run: a directory of links to every file of each set (named by its set, so
+# results and failures say which), one model load instead of two.
+[ "${CORE:-1}" = 0 ] && STORY_SETS="" || STORY_SETS="tests/stories tests/stories_api_down"
+if [ -n "$STORY_SETS" ]; then
+  CORE_STORIES="$WORK/core-stories"
+  mkdir -p "$CORE_STORIES"
+  for set in $STORY_SETS; do
+    for file in "$set"/*.yml; do
+      ln -s "$PWD/$file" "$CORE_STORIES/$(basename "$set")__$(basename "$file")"
+    done
+  done
+  step "rasa test core: $STORY_SETS"
+  "$BOT/rasa" test core --model "$MODEL" --stories "$CORE_STORIES" --fail-on-prediction-errors \
+    --out "$WORK/results-core" --no-plot
+  if [ "${STORY_E2E:-0}" != 0 ]; then
+    step "rasa test core --e2e (NLU too): $STORY_SETS"
+    "$BOT/rasa" test core --e2e --model "$MODEL" --stories "$CORE_STORIES" --fail-on-prediction-errors \
+      --out "$WORK/results-e2e" --no-plot
+  fi
+fi
+
+[ "$LIVE" = 0 ] && { echo "story tests passed (live checks skipped)"; exit 0; }
+
+# -- 3. live conversations ------------------------------------------------------------------------
 report_summary() { step "decisive facts"; "$BOT/python" tests/stories_api_down/live_check.py --summary --report "$REPORT" || true; }
 
 step "live, API unreachable"
-CLOSED_PORT=$(free_port)   # nothing listens here
-start_actions "http://127.0.0.1:$CLOSED_PORT" down
-"$BOT/python" -m bot.serve run --model "$MODEL" --endpoints "$WORK/endpoints.yml" --credentials bot/credentials.yml \
-  --interface 127.0.0.1 --port "$RASA_PORT" > "$WORK/rasa.log" 2>&1 &
-RASA_PID=$!
-PIDS+=("$RASA_PID")
+wait_actions
 wait_for "http://127.0.0.1:$RASA_PORT/" 300 "$RASA_PID"
 status=0
 "$BOT/python" tests/stories_api_down/live_check.py ${LIVE_VERBOSE:+-v} --rasa "http://127.0.0.1:$RASA_PORT" \
@@ -129,25 +178,14 @@ status=0
 step "live, API up"
 kill "$ACTIONS_PID"; wait "$ACTIONS_PID" 2>/dev/null || true
 if [ -z "${HELPLINE_API_URL:-}" ]; then
-  if [ ! -x "$API/uvicorn" ] || [ ! -f api/main.py ]; then
+  if [ "$START_API" = 0 ]; then
     echo "API not available (.venv-api or api/main.py missing): live API-up checks skipped" >&2
     report_summary
     exit $status
   fi
-  API_PORT=$(free_port)
-  # The environment wins over .env (pydantic-settings), so a developer's .env changes none of this.
-  export DATABASE_URL="sqlite:///$WORK/api.db" HELPLINE_API_TOKEN=$TOKEN ENVIRONMENT=test \
-         SESSION_SECRET=$("$BOT/python" -c 'import secrets; print(secrets.token_urlsafe(24))') \
-         TWILIO_AUTH_TOKEN=$("$BOT/python" -c 'import secrets; print(secrets.token_urlsafe(24))') \
-         TWILIO_ACCOUNT_SID="" TWILIO_FROM_NUMBER="" \
-         PUBLIC_BASE_URL="http://127.0.0.1:$API_PORT" RASA_URL="http://127.0.0.1:$RASA_PORT" \
-         RASA_TIMEOUT_SECONDS="${LIVE_RASA_TIMEOUT:-30}"
-  "$API/alembic" upgrade head > "$WORK/api-migrate.log" 2>&1
-  "$API/python" -m api.seed > "$WORK/api-seed.log" 2>&1
-  "$API/uvicorn" --factory api.main:create_app --host 127.0.0.1 --port "$API_PORT" > "$WORK/api.log" 2>&1 &
-  API_PID=$!
-  PIDS+=("$API_PID")
-  wait_for "http://127.0.0.1:$API_PORT/health" 60 "$API_PID"
+  export "${API_ENV[@]}"
+  wait_for "http://127.0.0.1:$API_PORT/health" 60 "$API_PID" || {
+    tail -n 30 "$WORK"/api-migrate.log "$WORK"/api-seed.log "$WORK"/api.log >&2 2>/dev/null; exit 1; }
   API_URL="http://127.0.0.1:$API_PORT"
   SMS_ARGS=(--api "$API_URL" --public-base-url "$PUBLIC_BASE_URL")
   echo "API $API_URL: RASA_URL=$RASA_URL RASA_TIMEOUT_SECONDS=$RASA_TIMEOUT_SECONDS, test TWILIO_AUTH_TOKEN," \
@@ -158,6 +196,7 @@ else
   echo "HELPLINE_API_URL given: sms runs skipped (they need the API started here, relaying to this Rasa)"
 fi
 start_actions "$API_URL" up
+wait_actions
 shopt -s nullglob
 LIVE_FILES=(tests/stories/live_*.yml)
 shopt -u nullglob
@@ -176,4 +215,4 @@ if [ "$status" != 0 ]; then
   [ -f "$WORK/api.log" ] && { echo "--- api.log" >&2; tail -n 30 "$WORK/api.log" >&2; }
   exit 1
 fi
-echo "story tests passed"
+echo "story tests passed [$((SECONDS - BEGAN))s]"
