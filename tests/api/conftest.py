@@ -14,12 +14,18 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy.orm import Session
 
 from api.core.config import Settings
 from api.core.db import make_engine, make_session_factory
 from api.main import create_app
 from api.models import Base, RefCounter
+
+# Property tests draw the same examples on every run and keep no example database: a failure
+# is reproducible, and a run never differs from the last (the project's fixed seeds).
+hypothesis_settings.register_profile("fixed", derandomize=True, database=None)
+hypothesis_settings.load_profile("fixed")
 
 TOKEN = "test-token-0123456789abcdef"
 TEST_DATABASE = os.environ.get("HELPLINE_TEST_DATABASE", "sqlite").strip().lower() or "sqlite"
