@@ -16,11 +16,10 @@ from collections.abc import Callable
 from datetime import datetime
 from dataclasses import replace
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Request, Response
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -37,6 +36,9 @@ from api.services.relay import ToRelay
 from api.services.safe_answer import SAFE_ANSWER_NOT_PAGED, open_case_for
 from api.services.summary import case_summary
 from api.services.turn_store import Turn
+
+if TYPE_CHECKING:  # for annotations only: a channel runs no SQL of its own (.importlinter)
+    from sqlalchemy.orm import Session
 
 log = logging.getLogger("helpline.channels.voice")
 

@@ -14,7 +14,7 @@ import secrets
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Cookie, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -22,8 +22,6 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from pydantic import BaseModel, Field
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from api.channels import outcome as outcome_panel
@@ -31,12 +29,15 @@ from api.channels.adapter import OfflineAnswer
 from api.core.config import Settings
 from api.deps import SessionDep, SettingsDep
 from api.enums import TurnStatus
-from api.models import Case, ConversationMessage
+from api.models import Case
 from api.services import cases, relay, turn_store
 from api.services.messages import Inbound, Reply
 from api.services.paging import callback_deadline
 from api.services.relay import ToRelay
 from api.services.safe_answer import SAFE_ANSWER_NOT_PAGED
+
+if TYPE_CHECKING:  # for annotations only: a channel runs no SQL of its own (.importlinter)
+    from sqlalchemy.orm import Session
 
 HERE = Path(__file__).resolve().parent
 COOKIE = "oh_chat"
@@ -179,15 +180,9 @@ def chat_history(request: Request, response: Response, session: SessionDep, sett
     cid = conversation(settings, oh_chat)
     if cid is None:
         return {"turns": [], "truncated": False, "case_ref": None}
-    rows = list(session.scalars(
-        select(ConversationMessage)
-        .where(ConversationMessage.conversation_id == cid, ConversationMessage.channel == "web")
-        .order_by(ConversationMessage.id.desc())
-        .limit(HISTORY_TURNS + 1)
-    ))
-    truncated = len(rows) > HISTORY_TURNS
+    rows, truncated = turn_store.transcript(session, cid, channel="web", newest=HISTORY_TURNS)
     turns = []
-    for row in reversed(rows[:HISTORY_TURNS]):
+    for row in rows:
         details = row.details or {}
         if details.get("system"):
             continue
@@ -217,7 +212,7 @@ def conversation_case(session: Session, cid: str, ref: str | None = None) -> Cas
             case = None
         if case is not None and case.conversation_id == cid:
             return case
-    return session.scalar(select(Case).where(Case.conversation_id == cid).order_by(Case.id.desc()).limit(1))
+    return cases.latest_for_conversation(session, cid)
 
 
 def conversation_outcome(session: Session, cid: str, ref: str | None, now: datetime) -> dict[str, Any] | None:

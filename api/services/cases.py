@@ -59,6 +59,12 @@ def get_by_ref(session: Session, ref: str) -> Case:
     return case
 
 
+def latest_for_conversation(session: Session, conversation_id: str) -> Case | None:
+    """The conversation's newest case, open or closed."""
+    return session.scalar(
+        select(Case).where(Case.conversation_id == conversation_id).order_by(Case.id.desc()).limit(1))
+
+
 def _organisation(session: Session, code: str | None) -> Organisation | None:
     if not code:
         return None

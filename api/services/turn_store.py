@@ -215,3 +215,15 @@ def stale_pending(session: Session, *, older_than: datetime, limit: int) -> list
                ConversationMessage.created_at < older_than)
         .order_by(ConversationMessage.id).limit(limit)
     ))
+
+
+def transcript(session: Session, conversation_id: str, *, channel: str,
+               newest: int) -> tuple[list[ConversationMessage], bool]:
+    """The conversation's newest `newest` rows on this channel, oldest first, and whether older ones exist."""
+    rows = list(session.scalars(
+        select(ConversationMessage)
+        .where(ConversationMessage.conversation_id == conversation_id, ConversationMessage.channel == channel)
+        .order_by(ConversationMessage.id.desc())
+        .limit(newest + 1)
+    ))
+    return list(reversed(rows[:newest])), len(rows) > newest
