@@ -24,7 +24,7 @@ XDIST = -n $(PYTEST_WORKERS) --dist loadfile
 # The phases of `make test`, in order; each one's time goes to reports/test-times.md.
 TEST_PHASES := lint test-api test-api-postgres test-bot validate stories faults nlu
 
-.PHONY: help run test setup setup-steps env venvs migrate seed train pipeline lint test-api test-bot validate stories nlu \
+.PHONY: help run test setup env venvs migrate seed train pipeline lint test-api test-bot validate stories nlu \
         sms test-api-postgres retention bench bench-reports faults lock-api lock-bot clean
 
 help:
@@ -53,18 +53,13 @@ env: .venv-api/.installed
 
 .env: env
 
-# The API's chain (venv, .env, database, demo data) and the bot's (venv, language pipeline,
-# training) are independent: built side by side, the API's is done while the bot still trains.
-setup:
-	@$(MAKE) --no-print-directory -j2 --output-sync=line setup-steps
-
-setup-steps: venvs env migrate seed pipeline train
+setup: venvs env migrate seed pipeline train
 
 migrate: .venv-api/.installed .env
 	@mkdir -p var
 	$(API)/alembic upgrade head
 
-seed: .venv-api/.installed .env migrate
+seed: .venv-api/.installed .env
 	$(API)/python -m api.seed
 
 $(PIPELINE)/meta.json: .venv-bot/.installed bot/build_pipeline.py $(wildcard bot/patterns/*)
@@ -119,8 +114,7 @@ nlu: train
 # Each phase in turn (the first failure stops the run, as before). At the end, or at the
 # failure, a table of each phase's seconds and the load average (1 min) before and after it:
 # printed and written to reports/test-times.md. Other work on the machine shows in the load.
-test:
-	@$(MAKE) --no-print-directory -j2 --output-sync=line venvs
+test: venvs
 	@mkdir -p reports; status=0; begin=$$(date +%s); \
 	rows="| phase | seconds | load before | load after | result |"$$'\n'"|---|---:|---:|---:|---|"; \
 	for phase in $(TEST_PHASES); do \
