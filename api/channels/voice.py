@@ -212,7 +212,7 @@ def _answer_turn(session: Session, settings: Settings, turn: Turn, params: dict[
 
 
 async def _voice_turn(request: Request, session: Session, settings: Settings, params: dict[str, str],
-                      inbound: Inbound) -> Response:
+                      inbound: Inbound, number: int) -> Response:
     """One turn of a call. Async, like the SMS webhook: the database work on the threadpool, in
     order, and the wait for Rasa on relay_async's own threads, so a turn waiting for Rasa never
     holds a threadpool thread (the API needs those to answer the action server, which Rasa is
@@ -222,7 +222,6 @@ async def _voice_turn(request: Request, session: Session, settings: Settings, pa
     if isinstance(step, Response):
         return step
     turn = await relay.relay_if_needed(session, step, settings=settings, clock=clock)
-    number = int(inbound.provider_sid.rsplit(":", 1)[1]) if inbound.provider_sid else 0
     return await run_in_threadpool(partial(_respond, session, settings, turn, params, now=clock(),
                                            next_turn=number + 1))
 
@@ -259,7 +258,8 @@ def _respond(session: Session, settings: Settings, turn: Turn, params: dict[str,
 @router.post("")
 async def incoming_call(params: TwilioParams, request: Request, session: SessionDep,
                         settings: SettingsDep) -> Response:
-    return await _voice_turn(request, session, settings, params, read_call_start(params, request.app.state.clock()))
+    return await _voice_turn(request, session, settings, params, read_call_start(params, request.app.state.clock()),
+                             number=0)
 
 
 @router.post("/gather")
@@ -271,7 +271,7 @@ async def gathered(params: TwilioParams, request: Request, session: SessionDep, 
                                                now=request.app.state.clock()))
     if inbound.details.get("digits") == REPEAT_KEY:
         return await run_in_threadpool(partial(_repeat, session, settings, params, turn=turn))
-    return await _voice_turn(request, session, settings, params, inbound)
+    return await _voice_turn(request, session, settings, params, inbound, number=turn)
 
 
 def _repeat(session: Session, settings: Settings, params: dict[str, str], *, turn: int) -> Response:
