@@ -147,7 +147,6 @@ bench-reports: .venv-api/.installed
 # kill -9 of each process mid-conversation, and the scaled-out set-up (PostgreSQL + Redis).
 # Part of make test. Without redis-server/PostgreSQL the scaled tests skip (reason shown);
 # HELPLINE_REQUIRE_SCALED=1 (.ci/run) makes that a failure. No tests collected (exit 5) fails too.
-# Each test file starts its own processes (module fixtures), so the files run side by side (xdist).
 # One file at a time: run side by side, the scaled-out stack's Rasa competed with the other fault
 # stacks for the two cores and one of its turns got the safe answer (a flake, 2026-12-01).
 faults: train .venv-api/.installed
