@@ -12,37 +12,18 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import names as n
-from actions import parsing
 from actions.api_client import get_api
+from actions.channel import channel_slots
 from actions.forms import HelplineFormValidation, latest_entities, read_yes_no, undo_answer_this_turn
 from actions.render import fallback_labels
 from actions.sharps import send_final
-from actions.sync import CHANNELS, Outbox
+from actions.sync import Outbox
 
-NUMBERED_CHANNELS = ("sms", "voice")
-E164 = re.compile(r"\+\d{8,15}")
 MAX_AFFIRMATION_OPTIONS = 2
 # Intents never offered as a "did you mean" button.
 NOT_OFFERED = {n.INTENT_NLU_FALLBACK, n.INTENT_OUT_OF_SCOPE, n.INTENT_MANAGER_FAQ, n.INTENT_INFORM,
                n.INTENT_AFFIRM, n.INTENT_DENY, n.INTENT_DONT_KNOW, n.INTENT_RATE, n.INTENT_CORRECT_ANSWER,
                n.INTENT_CRISIS}
-
-
-def channel_slots(metadata: Optional[Dict[str, Any]]) -> Dict[str, Any]:
-    """Slots from the API relay's metadata: {"channel": "sms"|"voice"|"web", "phone": "+44..."}."""
-    metadata = metadata or {}
-    slots: Dict[str, Any] = {}
-    channel = metadata.get("channel")
-    if channel in CHANNELS:
-        slots[n.SLOT_CHANNEL] = channel
-        slots[n.SLOT_NUMBERED_CHOICES] = channel in NUMBERED_CHANNELS
-    raw = str(metadata.get("phone") or "").strip()
-    # The relay sends the sender's E.164 number (from Twilio): keep it even when it is a
-    # number that phonenumbers calls invalid (e.g. Ofcom's 07700 900xxx test range).
-    phone = parsing.parse_phone(raw) or (raw if E164.fullmatch(raw) else None)
-    if phone:
-        slots[n.SLOT_SENDER_PHONE] = phone
-    return slots
 
 
 class ActionSessionStart(Action):

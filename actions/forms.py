@@ -39,6 +39,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import names as n
 from actions import parsing
+from actions.channel import channel_switch
 
 TZ_NAME = "Europe/London"
 LONDON = ZoneInfo(TZ_NAME)
@@ -207,12 +208,15 @@ class HelplineFormValidation(FormValidationAction):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
         requested = tracker.get_slot(n.SLOT_REQUESTED)
+        # A person who moved channel mid-form (a dropped call carried on by text) gets the next
+        # question in the new channel's words: the form asks it with these events applied.
+        switched = channel_switch(tracker)
         if missed_reply(tracker) and requested in self.readers() and self.extract_answer(requested, tracker):
             dispatcher.utter_message(response=n.UTTER_MISSED_REPLY)
             # A validated slot (even unchanged) keeps the form running, so it asks `requested` again.
-            return [SlotSet(n.SLOT_FORM_RETRIES, tracker.get_slot(n.SLOT_FORM_RETRIES)),
+            return [*switched, SlotSet(n.SLOT_FORM_RETRIES, tracker.get_slot(n.SLOT_FORM_RETRIES)),
                     SlotSet(n.SLOT_REQUESTED, requested)]
-        return await super().run(dispatcher, tracker, domain)
+        return [*switched, *await super().run(dispatcher, tracker, domain)]
 
     # -- which questions, in which order ---------------------------------------------
     def applies(self, slot: Text, slots: Slots) -> bool:

@@ -34,9 +34,11 @@ CHANNELS = ("sms", "voice", "web", "api")
 
 
 def conversation_channel(tracker: Tracker) -> Optional[str]:
-    channel = tracker.get_slot(n.SLOT_CHANNEL)
-    if not channel:
-        channel = ((tracker.latest_message or {}).get("metadata") or {}).get("channel")
+    """The channel of this message (the relay sends it with every one: a person may move from a
+    call to texts), else the conversation's."""
+    channel = ((tracker.latest_message or {}).get("metadata") or {}).get("channel")
+    if channel not in CHANNELS:
+        channel = tracker.get_slot(n.SLOT_CHANNEL)
     return channel if channel in CHANNELS else None
 
 

@@ -2,18 +2,25 @@
 
     .venv-api/bin/python scripts/sms.py                      # an SMS conversation, one line per text
     .venv-api/bin/python scripts/sms.py "I stabbed myself"   # one text, print the reply
-    .venv-api/bin/python scripts/sms.py --voice              # a phone call's turns (type what you'd say,
-                                                             # digits for the keypad, empty line = silence)
+    .venv-api/bin/python scripts/sms.py --voice              # a phone call: type what you'd say; digits,
+                                                             # * or # are keys pressed; an empty line is
+                                                             # silence; Ctrl-D hangs up
 
 It reads TWILIO_AUTH_TOKEN and PUBLIC_BASE_URL from .env (the environment wins), posts to
 --api (default http://127.0.0.1:8000) and signs each request with the twilio SDK's
 RequestValidator over PUBLIC_BASE_URL + path, as Twilio would when PUBLIC_BASE_URL is the
 address it calls. Nothing leaves this machine.
+
+A call is played as Twilio plays it: what the voice says is shown, each turn is posted to the
+action of the last <Gather> (words as SpeechResult, keys as Digits, silence as neither), and a
+<Dial> of the warm transfer rings the practitioner: their whisper is shown and you answer for
+them (accept: press 1 and the call goes through; no-answer: the next person on the ladder).
 """
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import secrets
 import sys
 import xml.etree.ElementTree as ET
@@ -26,6 +33,11 @@ from twilio.request_validator import RequestValidator
 
 DEFAULT_FROM = "+447700900123"  # Ofcom drama range: never a real person
 DEFAULT_TO = "+441134960000"
+CONFIDENCE = "0.92"             # what the speech recogniser is taken to be sure of
+KEYS = re.compile(r"[0-9*#]+")
+CALLER_PROMPT = "you (words, or digits and * for the keypad; empty = silence; Ctrl-D hangs up)> "
+KEYPAD_PROMPT = "you (keypad only: digits or *; empty = silence; Ctrl-D hangs up)> "
+PRACTITIONER_PROMPT = "answer as practitioner? [accept/no-answer] (accept)> "
 
 
 def load_env(path: str | Path = ".env") -> dict[str, str]:
@@ -72,43 +84,81 @@ def sms(twilio: Twilio, text: str, *, sender: str, to: str) -> list[str]:
 
 
 def call(twilio: Twilio, *, sender: str, to: str, ask: Callable[[str], str], show: Callable[[str], None]) -> None:
-    """Walk a call: Say is shown, Gather asks, Redirect is followed, Dial asks for its outcome."""
+    """Walk a call: every Say is shown; the last Gather asks you (words, keys, or silence); a Dial
+    shows the practitioner's whisper and asks whether they accept; a Redirect is followed only
+    when nothing else takes the call on; Hangup ends it. EOF from `ask` hangs up."""
     sid = "CA" + secrets.token_hex(16)
     base = {"CallSid": sid, "AccountSid": "AC" + "0" * 32, "From": sender, "To": to,
             "CallStatus": "in-progress", "Direction": "inbound"}
     root = ET.fromstring(twilio.post("/twilio/voice", base).text)
     while True:
-        next_post: tuple[str, dict[str, str]] | None = None
-        for verb in root:
-            if verb.tag == "Say":
-                show(f"bot: {verb.text}")
-            elif verb.tag == "Gather":
-                for say in verb.iter("Say"):
-                    show(f"bot: {say.text}")
-                heard = ask("you (words, digits for the keypad, empty = silence)> ").strip()
-                if heard:
-                    key = "Digits" if heard.isdigit() else "SpeechResult"
-                    next_post = (twilio.path_of(verb.get("action", "")), {**base, key: heard})
-                    break
-            elif verb.tag == "Redirect":
-                next_post = (twilio.path_of(verb.text or ""), dict(base))
-                break
-            elif verb.tag == "Dial":
-                for number in verb.iter("Number"):
-                    show(f"[dialling {number.text}; whisper from {number.get('url')}]")
-                    whisper = ET.fromstring(twilio.post(twilio.path_of(number.get("url", "")), dict(base)).text)
-                    for say in whisper.iter("Say"):
-                        show(f"  (to the practitioner) {say.text}")
-                outcome = ask("dial result [completed/no-answer/busy/failed] (no-answer)> ").strip() or "no-answer"
-                next_post = (twilio.path_of(verb.get("action", "")), {**base, "DialCallStatus": outcome})
-                break
-            elif verb.tag == "Hangup":
-                show("[call ended]")
-                return
-        if next_post is None:
+        for say in root.iter("Say"):
+            show(f"bot: {say.text}")
+        gathers, dials = root.findall("Gather"), root.findall("Dial")
+        if root.find("Hangup") is not None:
             show("[call ended]")
             return
+        try:
+            if dials:
+                next_post = _dial(twilio, dials[-1], base=base, ask=ask, show=show)
+            elif gathers:
+                next_post = _turn(twilio, gathers[-1], base=base, ask=ask)
+            elif root.find("Redirect") is not None:
+                next_post = (twilio.path_of(root.find("Redirect").text or ""), dict(base))
+            else:
+                show("[call ended]")
+                return
+        except EOFError:
+            show("[you hung up]")
+            return
         root = ET.fromstring(twilio.post(*next_post).text)
+
+
+def _turn(twilio: Twilio, gather: ET.Element, *, base: dict[str, str],
+          ask: Callable[[str], str]) -> tuple[str, dict[str, str]]:
+    """The caller's answer to a Gather, posted to its action."""
+    keypad_only = "speech" not in (gather.get("input") or "").split()
+    heard = ask(KEYPAD_PROMPT if keypad_only else CALLER_PROMPT).strip()
+    if not heard:
+        fields: dict[str, str] = {}                       # silence: the Gather posts an empty result
+    elif KEYS.fullmatch(heard):
+        fields = {"Digits": heard}
+    else:
+        fields = {"SpeechResult": heard, "Confidence": CONFIDENCE}
+    return twilio.path_of(gather.get("action", "")), {**base, **fields}
+
+
+def _dial(twilio: Twilio, dial: ET.Element, *, base: dict[str, str], ask: Callable[[str], str],
+          show: Callable[[str], None]) -> tuple[str, dict[str, str]]:
+    """The transfer rings a practitioner: their whisper (a child call, as on Twilio), your answer for
+    them, and the Dial's outcome for the caller's call."""
+    number = dial.find("Number")
+    dialled = (number.text or "").strip() if number is not None else ""
+    show(f"[dialling {dialled}]")
+    child = "CA" + secrets.token_hex(16)
+    leg = {"CallSid": child, "ParentCallSid": base["CallSid"], "AccountSid": base["AccountSid"],
+           "From": dial.get("callerId") or base["To"], "To": dialled, "Called": dialled,
+           "CallStatus": "in-progress", "Direction": "outbound-dial"}
+    whisper_gather = None
+    if number is not None and number.get("url"):
+        whisper = ET.fromstring(twilio.post(twilio.path_of(number.get("url", "")), dict(leg)).text)
+        whisper_gather = whisper.find("Gather")
+        for say in (whisper_gather if whisper_gather is not None else whisper).iter("Say"):
+            show(f"  (to the practitioner) {say.text}")
+    answer = ask(PRACTITIONER_PROMPT).strip().lower() or "accept"
+    if answer in ("accept", "a", "1", "yes", "y"):
+        if whisper_gather is not None and whisper_gather.get("action"):
+            accepted = ET.fromstring(
+                twilio.post(twilio.path_of(whisper_gather.get("action", "")), {**leg, "Digits": "1"}).text)
+            for say in accepted.iter("Say"):
+                show(f"  (to the practitioner) {say.text}")
+        show("[the practitioner and the caller talk; then the call ends]")
+        status = {"DialCallStatus": "completed", "DialCallSid": child, "DialCallDuration": "60"}
+    else:
+        outcome = answer if answer in ("busy", "failed") else "no-answer"
+        show(f"[{outcome}]")
+        status = {"DialCallStatus": outcome, "DialCallSid": child, "DialCallDuration": "0"}
+    return twilio.path_of(dial.get("action", "")), {**base, **status}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,7 +5,7 @@ records and renders replies in its own words; `adapter_for` finds it by the requ
 """
 from fastapi import APIRouter
 
-from api.channels import sms, voice, webchat
+from api.channels import sms, voice, voice_transfer, webchat
 from api.channels.adapter import ChannelAdapter
 from api.channels.twilio_notifier import TwilioNotifier
 
@@ -14,6 +14,7 @@ __all__ = ["TwilioNotifier", "adapter_for", "router"]
 router = APIRouter()
 router.include_router(sms.router)
 router.include_router(voice.router)
+router.include_router(voice_transfer.router)
 router.include_router(webchat.router)
 
 ADAPTERS: tuple[ChannelAdapter, ...] = (sms.ADAPTER, voice.ADAPTER, webchat.ADAPTER)

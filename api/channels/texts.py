@@ -18,11 +18,12 @@ OPT_OUT = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", 
 OPT_IN = frozenset({"START", "UNSTOP"})
 HELP = frozenset({"HELP", "INFO"})
 
+# HELP fits 2 SMS segments, START and EMPTY 1 (tests/api/channels/test_sms_responses.py).
 HELP_TEXT = (
-    "NHS occupational health (OH) helpline, sharps line: text us about a needlestick, cut, bite or "
+    "NHS occupational health (OH) helpline: text us about a needlestick, cut, bite or "
     "splash at work and we will guide you and alert the on-call OH practitioner. "
     "If a life is at risk, call 999. After a needlestick or splash, if in doubt go to the emergency "
-    "department now. Reply STOP to stop texts from this number."
+    "department now. Reply STOP to stop texts."
 )
 START_TEXT = (
     "You can text the NHS occupational health helpline again. Tell us what happened. "
@@ -104,7 +105,17 @@ def sms_body(replies: Sequence[Reply]) -> str:
             parts.append(reply.text.strip())
         if index == last_with_buttons:
             parts.append(numbered_choices(reply.buttons))
-    return "\n\n".join(parts)
+    return plain_punctuation("\n\n".join(parts))
+
+
+# Phones type "smart" punctuation; one such character sends a whole text as UCS-2 (70 characters
+# a segment instead of 160: docs/sms-segments.md), so a name echoed back must not carry it.
+_SMART = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-",
+                        "\u2014": "-", "\u2026": "...", "\u00a0": " "})
+
+
+def plain_punctuation(text: str) -> str:
+    return text.translate(_SMART)
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")

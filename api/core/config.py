@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     twilio_auth_token: str = ""
     twilio_account_sid: str = ""
     twilio_from_number: str = ""
+    # What a caller hears: a British voice Twilio offers (Amazon Polly's Amy by default; any
+    # <Say voice=...> name Twilio lists for en-GB) and the language of speech recognition.
+    twilio_voice: str = "Polly.Amy"
+    twilio_voice_language: str = "en-GB"
 
     rasa_url: str = "http://127.0.0.1:5005"
     # Seconds the API waits for Rasa before answering with the safe answer and opening a case

@@ -34,9 +34,10 @@ API's own retention still runs and the report says so (`tracker_store`); the nex
 catches up, since the rule depends only on ages and kept cases.
 
 Subject access (`subject_access_export`): every case, event and transcript tied to one
-phone number: cases whose contact is that number (E.164), and the SMS conversation whose
-id is the HMAC of that number (api.services.identities.sms_conversation_id); and Rasa's events
-for those conversations (`rasa_tracker`).
+phone number: cases whose contact is that number (E.164), and the conversation (texts and
+calls from that number) whose id is the HMAC of that number
+(api.services.identities.sms_conversation_id); and Rasa's events for those conversations
+(`rasa_tracker`).
 """
 from __future__ import annotations
 

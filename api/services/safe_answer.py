@@ -22,18 +22,20 @@ log = logging.getLogger(__name__)
 
 ACTOR = "relay"
 
-# First aid, the emergency route, and the truth about what happens next.
+# First aid, the emergency route, and the truth about what happens next. Each answer is at
+# most 3 SMS segments (459 GSM-7 characters; tests/api/channels/test_sms_responses.py).
 _SAFE_ADVICE = (
-    "Sorry, the assistant is not available right now. "
-    "If you have had a needlestick, cut, bite or splash: let the wound bleed, wash it with soap and "
-    "running water (rinse eyes, mouth or nose with plenty of water), do not scrub or suck it, and cover it. "
-    "If in doubt, go to the nearest emergency department now. If a life is at risk, call 999. "
+    "Sorry, the assistant is not available now. "
+    "After a needlestick, cut, bite or splash: let the wound bleed, wash it with soap and running water, "
+    "don't scrub or suck it, cover it. Rinse eyes, mouth or nose with plenty of water. "
+    "If a life is at risk, call 999. "
 )
 # "Paged" only when a page really went out for this message's case; otherwise never "wait".
-SAFE_ANSWER = _SAFE_ADVICE + "Your message is logged and the on-call practitioner has been paged."
-SAFE_ANSWER_NOT_PAGED = (_SAFE_ADVICE + "Your message is kept, but nobody could be alerted automatically, so do "
-                         "not wait for a call: go to A&E or call NHS 111 now. For urgent mental health help, call "
-                         "NHS 111 and choose option 2, or Samaritans free on 116 123.")
+SAFE_ANSWER = _SAFE_ADVICE + ("If in doubt, go to the nearest emergency department now. "
+                              "Your message is logged and the on-call practitioner has been paged.")
+SAFE_ANSWER_NOT_PAGED = (_SAFE_ADVICE + "Your message is kept but nobody could be paged, so do not wait for a call: "
+                         "go to the emergency department or call NHS 111 now. Urgent mental health help: NHS 111 "
+                         "option 2, or Samaritans free on 116 123.")
 
 
 def open_case_for(session: Session, conversation_id: str) -> Case | None:

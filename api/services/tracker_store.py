@@ -4,8 +4,9 @@ Rasa 3.6's SQLTrackerStore keeps every conversation in one table, `events` (id, 
 type_name, timestamp as a unix float, intent_name, action_name, data = the event as JSON:
 what the person typed, what the bot said, slot values, the metadata the API sent with each
 turn). The sender id is the API's conversation id (api/services/identities.py: `sms-<HMAC>` of the
-number for SMS, `anon-<HMAC>` when it is withheld, the Twilio CallSid for a call, `web-<random>`
-for the web chat), so a case's `conversation_id` names its Rasa conversation.
+number for SMS and for calls from that number (one conversation per person), `anon-<HMAC>` for a
+text from a withheld number, the Twilio CallSid for a call from one, `web-<random>` for the web
+chat), so a case's `conversation_id` names its Rasa conversation.
 
 Only SQLAlchemy core against a table declared here: Rasa owns the schema and creates it on its
 first start; nothing here creates a table, or (SQLite) a database file. Where it is comes from

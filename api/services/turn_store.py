@@ -183,25 +183,39 @@ def last_buttons(session: Session, conversation_id: str, *, before_id: int | Non
     return ()
 
 
-def last_replies(session: Session, conversation_id: str) -> list[Reply]:
-    """The bot's most recent answer (to repeat a prompt after silence on a call)."""
-    latest = session.scalar(
-        select(ConversationMessage)
-        .where(ConversationMessage.conversation_id == conversation_id,
-               ConversationMessage.direction == "outbound", ConversationMessage.reply_to_id.is_not(None))
-        .order_by(ConversationMessage.id.desc()).limit(1)
-    )
+def last_replies(session: Session, conversation_id: str, *, channel: str | None = None,
+                 before_id: int | None = None) -> list[Reply]:
+    """The bot's most recent answer (to repeat a prompt after silence on a call), optionally the
+    latest on one channel, or before a given row."""
+    query = select(ConversationMessage).where(
+        ConversationMessage.conversation_id == conversation_id,
+        ConversationMessage.direction == "outbound", ConversationMessage.reply_to_id.is_not(None))
+    if channel is not None:
+        query = query.where(ConversationMessage.channel == channel)
+    if before_id is not None:
+        query = query.where(ConversationMessage.id < before_id)
+    latest = session.scalar(query.order_by(ConversationMessage.id.desc()).limit(1))
     if latest is None:
         return []
     inbound = session.get(ConversationMessage, latest.reply_to_id)
     return replies_of(session, inbound) if inbound is not None else []
 
 
+def active_since(session: Session, conversation_id: str, since: datetime) -> bool:
+    """Whether the person said anything in this conversation since then."""
+    return session.scalar(
+        select(ConversationMessage.id).where(
+            ConversationMessage.conversation_id == conversation_id, ConversationMessage.direction == "inbound",
+            ConversationMessage.created_at >= since).limit(1)
+    ) is not None
+
+
 def highest_turn(session: Session, call_sid: str) -> int:
     """The highest turn number stored for a call (turn keys are 'CallSid:N')."""
     keys = session.scalars(
         select(ConversationMessage.provider_sid).where(
-            ConversationMessage.conversation_id == call_sid, ConversationMessage.direction == "inbound")
+            ConversationMessage.provider_sid.startswith(f"{call_sid}:", autoescape=True),
+            ConversationMessage.direction == "inbound")
     )
     numbers = [int(k.rsplit(":", 1)[1]) for k in keys if k and k.rsplit(":", 1)[-1].isdigit()]
     return max(numbers, default=0)

@@ -17,7 +17,8 @@ from tests.actions.conftest import CONNECT_ERROR, body, case_json
       SlotSet(n.SLOT_SENDER_PHONE, "+447700900123")]),
     ({"channel": "web"}, [SlotSet(n.SLOT_CHANNEL, "web"), SlotSet(n.SLOT_NUMBERED_CHOICES, False)]),
     ({"channel": "voice", "phone": "07911 123456"},
-     [SlotSet(n.SLOT_CHANNEL, "voice"), SlotSet(n.SLOT_NUMBERED_CHOICES, True),
+     # a call hears its own voice variants ("say X, or press 1"), never "Reply 1 for ..."
+     [SlotSet(n.SLOT_CHANNEL, "voice"), SlotSet(n.SLOT_NUMBERED_CHOICES, False),
       SlotSet(n.SLOT_SENDER_PHONE, "+447911123456")]),
     ({"channel": "fax", "phone": "not a number"}, []),
     (None, []),
@@ -171,3 +172,16 @@ async def test_kept_rating_goes_out_with_the_next_call(api, dispatcher, domain):
 async def test_callback_number_question(dispatcher, domain, slots, expected):
     await ActionAskCallbackPhone().run(dispatcher, make_tracker(slots=slots), domain)
     assert responses(dispatcher) == [expected]
+
+
+def test_a_message_on_another_channel_switches_the_wording_slots():
+    from actions.channel import channel_switch
+    from actions.sync import conversation_channel
+
+    tracker = make_tracker(slots={n.SLOT_CHANNEL: "voice", n.SLOT_NUMBERED_CHOICES: False}, text="blood",
+                           metadata={"channel": "sms", "phone": "+447700900123"})
+    assert channel_switch(tracker) == [SlotSet(n.SLOT_CHANNEL, "sms"), SlotSet(n.SLOT_NUMBERED_CHOICES, True)]
+    assert conversation_channel(tracker) == "sms"
+    same = make_tracker(slots={n.SLOT_CHANNEL: "sms"}, text="blood", metadata={"channel": "sms"})
+    assert channel_switch(same) == []
+    assert channel_switch(make_tracker(slots={n.SLOT_CHANNEL: "sms"}, text="blood")) == []

@@ -96,3 +96,10 @@ def test_text_without_spaces_is_cut_hard():
 def test_speakable_and_spelt_references():
     assert texts.speakable("**Go** to [ED](http://x) now") == "Go to ED now"
     assert texts.spell_ref("SH-000123") == "S H 0 0 0 1 2 3"
+
+
+def test_smart_punctuation_a_phone_typed_never_makes_a_text_ucs2():
+    from api.channels.segments import encoding
+
+    body = texts.sms_body([Reply("Thanks, O\u2019Neill \u2013 \u201cnoted\u201d\u2026")])
+    assert body == "Thanks, O'Neill - \"noted\"..." and encoding(body) == "GSM-7"

@@ -1,26 +1,36 @@
-"""Voice: TwiML checked structurally, and a whole emergency call walked through turn by turn."""
+"""Voice: TwiML checked structurally (parsed, never compared as strings), turn by turn.
+
+The fake Rasa here plays the bot's VOICE variants (text, short spoken options as buttons, and
+`custom.voice` notes); the walk through the real bot is tests/stories/live_voice.yml.
+"""
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import select
 
-from api.models import Case, CaseEvent, ConversationMessage
+from api.models import Case, CaseEvent, ConversationMessage, OutboxMessage, Page
 from api.services import cases
+from api.services.identities import sms_conversation_id
 from tests.api.channels.conftest import CALLER, PUBLIC, all_cases, count, twiml
 from tests.api.factories import HIV_NEEDLESTICK, standard_rota
 
 CALL_SID = "CA" + "f" * 32
-ASK_DEVICE = [
+HELPLINE = "+441134960000"
+ASK_WHAT_HAPPENED = [
     {"text": "First, let the wound bleed and wash it with soap and running water."},
     {"text": "What happened?", "buttons": [
-        {"title": "A needle, sharp, or a bite that broke the skin", "payload": "1"},
-        {"title": "A splash in the eyes, mouth or nose", "payload": "2"}]},
+        {"title": "needle or sharp", "payload": "1"},
+        {"title": "splash", "payload": "2"}]},
 ]
+MISUNDERSTOOD = [{"text": "Sorry, I didn't catch that."}, {"custom": {"voice": {"misunderstood": True}}},
+                 *ASK_WHAT_HAPPENED[1:]]
+TEXT_ONLY_WORDS = re.compile(r"\b(reply|tap|click|button|type)\b", re.IGNORECASE)
 
 
-def call(twilio, path="/twilio/voice", **params):
-    base = {"CallSid": CALL_SID, "AccountSid": "AC" + "0" * 32, "From": CALLER, "To": "+441134960000",
+def call(twilio, path="/twilio/voice", sid=CALL_SID, **params):
+    base = {"CallSid": sid, "AccountSid": "AC" + "0" * 32, "From": CALLER, "To": HELPLINE,
             "CallStatus": "in-progress", "Direction": "inbound"}
     return twilio.post(path, {**base, **params})
 
@@ -29,110 +39,170 @@ def says(element):
     return [s.text for s in element.iter("Say")]
 
 
-def test_incoming_call_asks_with_a_british_gather(twilio, rasa):
-    rasa.reply = lambda body: ASK_DEVICE
-    root = twiml(call(twilio))
-    assert [c.tag for c in root] == ["Gather", "Redirect"]
-    gather = root.find("Gather")
-    assert gather.get("input") == "speech dtmf"
-    assert gather.get("language") == "en-GB"
-    assert gather.get("speechTimeout") == "auto"
-    assert gather.get("method") == "POST"
-    assert gather.get("numDigits") == "1"
-    assert gather.get("action") == f"{PUBLIC}/twilio/voice/gather?turn=1"
-    hints = gather.get("hints")
-    assert "A splash in the eyes, mouth or nose" in hints and "needlestick" in hints and "HIV" in hints
-    for say in gather.iter("Say"):
-        assert say.get("language") == "en-GB" and say.get("voice") == "Polly.Amy"
-    spoken = says(gather)
-    assert spoken[0].startswith("First, let the wound bleed")
-    assert spoken[-1] == ("Press 1 for A needle, sharp, or a bite that broke the skin. "
-                          "Press 2 for A splash in the eyes, mouth or nose. Or say your answer.")
-    redirect = root.find("Redirect")
-    assert redirect.text == f"{PUBLIC}/twilio/voice/gather?turn=1&silence=1"
-    (first,) = rasa.calls
-    assert first["sender"] == CALL_SID and first["message"] == "/greet"
-    assert first["metadata"] == {"channel": "voice", "phone": CALLER}
+def spoken(root) -> str:
+    return " ".join(says(root))
 
 
-def test_silence_reprompts_then_says_goodbye(twilio, rasa, session_factory):
-    rasa.reply = lambda body: ASK_DEVICE
-    call(twilio)
-    root = twiml(call(twilio, "/twilio/voice/gather?turn=1&silence=1"))
-    gather = root.find("Gather")
-    spoken = says(gather)
-    assert spoken[0] == "Sorry, I did not hear anything."
-    assert "What happened?" in spoken  # the question again
-    assert gather.get("action") == f"{PUBLIC}/twilio/voice/gather?turn=1"
-    assert root.find("Redirect").text.endswith("turn=1&silence=2")
-    root = twiml(call(twilio, "/twilio/voice/gather?turn=1&silence=3"))
-    assert [c.tag for c in root] == ["Say", "Hangup"]
-    assert "999" in root.find("Say").text
-    assert len(rasa.calls) == 1  # silence is never relayed
-    assert count(session_factory, ConversationMessage, ConversationMessage.direction == "inbound") == 1
+def path_of(url: str) -> str:
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def test_keypad_and_spoken_numbers_pick_the_choice(twilio, rasa, session_factory):
-    rasa.reply = lambda body: ASK_DEVICE
-    call(twilio)
-    call(twilio, "/twilio/voice/gather?turn=1", Digits="2")
-    assert rasa.calls[-1]["message"] == "2"
-    rasa.reply = lambda body: [{"text": "Which?", "buttons": [{"title": "Yes", "payload": "/affirm"},
-                                                                {"title": "No", "payload": "/deny"}]}]
-    call(twilio, "/twilio/voice/gather?turn=2", SpeechResult="a needle", Confidence="0.91")
-    call(twilio, "/twilio/voice/gather?turn=3", SpeechResult="Two.")
-    assert rasa.calls[-1]["message"] == "/deny"
-    inbound = [t for t in _turns(session_factory) if t.direction == "inbound"]
-    assert [t.provider_sid for t in inbound] == [f"{CALL_SID}:{n}" for n in range(4)]
-    assert inbound[2].details["confidence"] == "0.91" and inbound[3].text == "Two."
-
-
-ADVICE_THEN_QUESTION = [
-    {"text": "Because the source has hepatitis B, you may also need hepatitis B immunoglobulin (HBIG)."},
-    {"custom": {"advice": True}},
-    {"text": "Were you wearing gloves?", "buttons": [{"title": "Yes", "payload": "/affirm"},
-                                                     {"title": "No", "payload": "/deny"}]},
-]
-
-
-def test_spoken_advice_can_be_heard_again_with_star_without_a_turn(twilio, rasa, session_factory):
-    rasa.reply = lambda body: ADVICE_THEN_QUESTION
-    root = twiml(call(twilio))
-    spoken = says(root.find("Gather"))
-    assert spoken[-1] == "To hear the advice again, press star."
-    again = twiml(call(twilio, "/twilio/voice/gather?turn=1", Digits="*"))
-    gather = again.find("Gather")
-    assert any("immunoglobulin" in s for s in says(gather)) and "Were you wearing gloves?" in says(gather)
-    assert gather.get("action") == f"{PUBLIC}/twilio/voice/gather?turn=1"  # the question is still open
-    assert len(rasa.calls) == 1  # star is never relayed
-    call(twilio, "/twilio/voice/gather?turn=1", Digits="1")
-    assert rasa.calls[-1]["message"] == "/affirm"
-
-
-def test_no_star_offer_without_advice(twilio, rasa):
-    rasa.reply = lambda body: ASK_DEVICE
-    assert "To hear the advice again, press star." not in says(twiml(call(twilio)).find("Gather"))
-
-
-def test_silence_on_a_call_with_a_case_ends_with_the_reference_and_what_to_do(twilio, rasa, session_factory, clock,
-                                                                             settings):
-    rasa.reply = lambda body: ASK_DEVICE
-    call(twilio)
-    with session_factory() as s:
-        standard_rota(s, now=clock.now)
-        case = cases.create(s, data={"line": "sharps", "answers": HIV_NEEDLESTICK, "conversation_id": CALL_SID},
-                            now=clock.now, settings=settings)
-        s.commit()
-        ref = case.ref
-    root = twiml(call(twilio, "/twilio/voice/gather?turn=1&silence=3"))
-    goodbye = root.find("Say").text
-    assert " ".join(ch for ch in ref if ch.isalnum()) in goodbye
-    assert "Go to A&E now." in goodbye and "999" in goodbye
+def conversation(settings) -> str:
+    return sms_conversation_id(settings.session_secret, CALLER)
 
 
 def _turns(session_factory):
     with session_factory() as s:
         return list(s.scalars(select(ConversationMessage).order_by(ConversationMessage.id)))
+
+
+def test_incoming_call_asks_with_a_british_gather(twilio, rasa, settings):
+    rasa.reply = lambda body: ASK_WHAT_HAPPENED
+    root = twiml(call(twilio))
+    assert [c.tag for c in root] == ["Gather"]
+    gather = root.find("Gather")
+    assert gather.get("input") == "speech dtmf"
+    assert gather.get("language") == "en-GB"
+    assert gather.get("speechTimeout") == "auto"
+    assert gather.get("actionOnEmptyResult") == "true"
+    assert gather.get("method") == "POST" and gather.get("numDigits") == "1"
+    assert gather.get("action") == f"{PUBLIC}/twilio/voice/gather?turn=1"
+    hints = gather.get("hints").split(", ")
+    assert hints[:2] == ["needle or sharp", "splash"]  # this question's answers first
+    assert "talk to a person" in hints and "needlestick" not in hints
+    for say in gather.iter("Say"):
+        assert say.get("language") == "en-GB" and say.get("voice") == "Polly.Amy"
+    said = says(gather)
+    assert said[0].startswith("First, let the wound bleed")
+    assert said[-2:] == ["What happened?", "Say needle or sharp, or press 1. Say splash, or press 2."]
+    assert not TEXT_ONLY_WORDS.search(spoken(root))
+    (first,) = rasa.calls
+    # one conversation per caller, whatever the channel: the id their texts have too
+    assert first["sender"] == conversation(settings) and first["message"] == "/greet"
+    assert first["metadata"] == {"channel": "voice", "phone": CALLER}
+
+
+def test_the_voice_is_configured(twilio, rasa, app, settings):
+    from api.deps import get_settings
+
+    app.dependency_overrides[get_settings] = lambda: settings.model_copy(update={"twilio_voice": "Polly.Brian"})
+    root = twiml(call(twilio))
+    assert {s.get("voice") for s in root.iter("Say")} == {"Polly.Brian"}
+
+
+def test_an_open_question_hints_what_callers_to_the_line_say(twilio, rasa):
+    rasa.reply = lambda body: [{"text": "Tell me what happened."}]
+    hints = twiml(call(twilio)).find("Gather").get("hints")
+    assert "needlestick" in hints and "HIV" in hints
+
+
+def test_the_bots_own_hints_for_a_free_text_question(twilio, rasa):
+    rasa.reply = lambda body: [{"text": "When did it happen?", "buttons": [{"title": "don't know",
+                                                                           "payload": "don't know"}]},
+                               {"custom": {"voice": {"hints": ["twenty minutes ago", "this morning"]}}}]
+    hints = twiml(call(twilio)).find("Gather").get("hints").split(", ")
+    assert hints[:3] == ["don't know", "twenty minutes ago", "this morning"]
+
+
+def test_silence_asks_again_then_keypad_only_then_a_person_then_goodbye(twilio, rasa, session_factory):
+    rasa.reply = lambda body: ASK_WHAT_HAPPENED
+    call(twilio)
+    root = twiml(call(twilio, "/twilio/voice/gather?turn=1"))  # actionOnEmptyResult: nothing heard
+    gather = root.find("Gather")
+    assert says(gather)[0] == "Sorry, I did not hear anything."
+    assert "What happened?" in says(gather) and "First, let the wound bleed" not in spoken(gather)
+    assert gather.get("action") == f"{PUBLIC}/twilio/voice/gather?turn=1&silence=1"
+    assert gather.get("input") == "speech dtmf"
+
+    gather = twiml(call(twilio, path_of(gather.get("action")))).find("Gather")  # second silence
+    assert gather.get("input") == "dtmf"
+    assert "Let's use the keypad." in says(gather)
+    assert "For needle or sharp, press 1. For splash, press 2." in says(gather)
+    assert "press 0" not in spoken(gather)
+
+    gather = twiml(call(twilio, path_of(gather.get("action")))).find("Gather")  # third
+    assert gather.get("input") == "dtmf" and "If you would like to talk to a person, press 0." in says(gather)
+
+    root = twiml(call(twilio, path_of(gather.get("action"))))  # fourth: goodbye, with what to do
+    assert [c.tag for c in root] == ["Say", "Hangup"]
+    assert "nine nine nine" in root.find("Say").text
+    assert len(rasa.calls) == 1  # silence is never relayed
+    assert count(session_factory, ConversationMessage, ConversationMessage.direction == "inbound") == 1
+
+
+def test_two_answers_not_understood_switch_to_the_keypad(twilio, rasa):
+    rasa.reply = lambda body: ASK_WHAT_HAPPENED
+    call(twilio)
+    rasa.reply = lambda body: MISUNDERSTOOD
+    gather = twiml(call(twilio, "/twilio/voice/gather?turn=1", SpeechResult="blah", Confidence="0.3")).find("Gather")
+    assert gather.get("input") == "speech dtmf" and gather.get("action").endswith("turn=2&miss=1")
+    assert says(gather)[0] == "Sorry, I didn't catch that."  # the bot's words, not a second apology
+    gather = twiml(call(twilio, "/twilio/voice/gather?turn=2&miss=1", SpeechResult="blah blah")).find("Gather")
+    assert gather.get("input") == "dtmf" and gather.get("action").endswith("turn=3&miss=2")
+    assert "For needle or sharp, press 1. For splash, press 2." in says(gather)
+    rasa.reply = lambda body: ASK_WHAT_HAPPENED
+    gather = twiml(call(twilio, "/twilio/voice/gather?turn=3&miss=2", Digits="2")).find("Gather")
+    assert rasa.calls[-1]["message"] == "2"
+    assert gather.get("input") == "speech dtmf" and gather.get("action").endswith("turn=4")  # understood: reset
+
+
+def test_keys_and_spoken_options_pick_the_choice_and_are_stored_with_confidence(twilio, rasa, session_factory):
+    rasa.reply = lambda body: ASK_WHAT_HAPPENED
+    call(twilio)
+    call(twilio, "/twilio/voice/gather?turn=1", Digits="2")
+    assert rasa.calls[-1]["message"] == "2"
+    call(twilio, "/twilio/voice/gather?turn=2", SpeechResult="Needle or sharp.", Confidence="0.91")
+    assert rasa.calls[-1]["message"] == "1"
+    rasa.reply = lambda body: [{"text": "Which?", "buttons": [{"title": "yes", "payload": "/affirm"},
+                                                                {"title": "no", "payload": "/deny"}]}]
+    call(twilio, "/twilio/voice/gather?turn=3", SpeechResult="a needle in my thumb", Confidence="0.8")
+    assert rasa.calls[-1]["message"] == "a needle in my thumb"  # not an option: the words go to the bot
+    call(twilio, "/twilio/voice/gather?turn=4", SpeechResult="Two.")
+    assert rasa.calls[-1]["message"] == "/deny"
+    inbound = [t for t in _turns(session_factory) if t.direction == "inbound"]
+    assert [t.provider_sid for t in inbound] == [f"{CALL_SID}:{n}" for n in range(5)]
+    assert inbound[1].details["digits"] == "2" and inbound[1].details["choice"]["title"] == "splash"
+    assert inbound[2].details["confidence"] == 0.91 and inbound[2].details["speech"] == "Needle or sharp."
+    assert inbound[4].text == "Two."
+
+
+def test_zero_asks_for_a_person_on_any_question(twilio, rasa):
+    rasa.reply = lambda body: ASK_WHAT_HAPPENED
+    call(twilio)
+    call(twilio, "/twilio/voice/gather?turn=1", Digits="0")
+    assert rasa.calls[-1]["message"] == "/request_human"
+
+
+ADVICE_THEN_QUESTION = [
+    {"text": "Because the source has hepatitis B, you may also need hepatitis B immunoglobulin."},
+    {"custom": {"advice": True}},
+    {"text": "Were you wearing gloves?", "buttons": [{"title": "yes", "payload": "/affirm"},
+                                                     {"title": "no", "payload": "/deny"}]},
+]
+
+
+def test_star_or_repeat_says_it_again_without_a_turn(twilio, rasa):
+    rasa.reply = lambda body: ADVICE_THEN_QUESTION
+    root = twiml(call(twilio))
+    assert says(root.find("Gather"))[-1] == "To hear that again, press star."
+    for heard in ({"Digits": "*"}, {"SpeechResult": "Repeat that."}):
+        gather = twiml(call(twilio, "/twilio/voice/gather?turn=1", **heard)).find("Gather")
+        assert "immunoglobulin" in spoken(gather) and "Were you wearing gloves?" in says(gather)
+        assert gather.get("action") == f"{PUBLIC}/twilio/voice/gather?turn=1"  # the question is still open
+    assert len(rasa.calls) == 1
+    call(twilio, "/twilio/voice/gather?turn=1", Digits="1")
+    assert rasa.calls[-1]["message"] == "/affirm"
+
+
+def test_references_and_numbers_are_spelled_out(twilio, rasa):
+    rasa.reply = lambda body: [{"text": "Your case reference is SH-000123. We will call you on +447700900123. "
+                                        "If a life is at risk, call 999. Go to A&E now."}]
+    text = spoken(twiml(call(twilio)))
+    assert "S H, zero zero zero, one two three" in text
+    assert "zero seven seven zero zero, nine zero zero, one two three" in text
+    assert "call nine nine nine" in text and "Go to the emergency department now." in text
+    assert "SH-000123" not in text and "+44" not in text and "A&E" not in text
 
 
 def test_a_retried_turn_returns_the_same_twiml(twilio, rasa, session_factory):
@@ -145,29 +215,33 @@ def test_a_retried_turn_returns_the_same_twiml(twilio, rasa, session_factory):
     assert count(session_factory, ConversationMessage, ConversationMessage.direction == "inbound") == 2
 
 
-def test_rasa_down_on_a_call_gives_the_safe_answer_and_a_case(twilio, rasa, session_factory):
+def test_rasa_down_on_a_call_gives_the_safe_answer_and_a_case(twilio, rasa, session_factory, settings):
     import httpx
 
     rasa.reply = lambda body: (_ for _ in ()).throw(httpx.ConnectError("refused"))
     call(twilio)
     root = twiml(call(twilio, "/twilio/voice/gather?turn=1", SpeechResult="a needle went into my thumb"))
     # no rota in this test: nobody was paged, so nobody is said to have been told
-    assert "do not wait for a call" in " ".join(says(root))
+    assert "do not wait for a call" in spoken(root)
     assert root.find("Gather") is not None  # the caller can still say more
     (case,) = all_cases(session_factory)
-    assert case.channel == "voice" and case.conversation_id == CALL_SID and case.contact == {"phone": CALLER}
+    assert case.channel == "voice" and case.conversation_id == conversation(settings)
+    assert case.contact == {"phone": CALLER}
     assert case.summary == "(call started)\na needle went into my thumb"
 
 
-def test_withheld_caller(twilio, rasa, session_factory):
+def test_withheld_caller_is_a_conversation_of_their_own(twilio, rasa, session_factory):
     call(twilio, From="+266696687")
     assert rasa.calls[0]["metadata"] == {"channel": "voice", "phone": None}
+    assert rasa.calls[0]["sender"] == CALL_SID
     assert _turns(session_factory)[0].details["withheld"] is True
 
 
+# --- an emergency on a call ---------------------------------------------------------------------
+
 class EmergencyRasa:
-    """Plays the bot and its action server: the answer that makes the case an emergency
-    opens it through the case service, as the action server does through POST /api/cases."""
+    """Plays the bot and its action server: the answer that makes the case an emergency opens it
+    through the case service, as the action server does through POST /api/cases."""
 
     def __init__(self, session_factory, clock, settings):
         self.session_factory, self.clock, self.settings = session_factory, clock, settings
@@ -176,130 +250,211 @@ class EmergencyRasa:
         message = body["message"]
         if message == "/greet":
             return [{"text": "Occupational health helpline. Tell me what happened."}]
-        if "needle" in message:
-            return ASK_DEVICE[:1] + [{"text": "Was the patient known to have HIV?", "buttons": [
-                {"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]}]
-        if message == "/affirm":
+        if "hiv" in message.lower():
             with self.session_factory() as s:
                 cases.create(s, data={"line": "sharps", "channel": "voice", "conversation_id": body["sender"],
                                       "contact": {"phone": body["metadata"]["phone"]}, "answers": HIV_NEEDLESTICK},
                              now=self.clock(), settings=self.settings)
                 s.commit()
-            return [{"text": "This needs treatment now. Go to the nearest emergency department straight away."}]
-        return [{"text": "Thank you."}]
+            return [{"text": "First, let the wound bleed and wash it."},
+                    {"text": "Go to your nearest emergency department now. The on-call practitioner has been paged."},
+                    {"text": "Can you answer a few more questions?", "buttons": [
+                        {"title": "yes", "payload": "/affirm"}, {"title": "no", "payload": "/deny"}]}]
+        return [{"text": "Thank you. Is this the best number to call you back on?", "buttons": [
+            {"title": "yes", "payload": "/affirm"}, {"title": "no", "payload": "/deny"}]}]
 
 
-def test_a_whole_emergency_call(twilio, rasa, session_factory, clock, settings):
-    with session_factory() as s:
-        people = standard_rota(s, now=clock.now)
-        primary, backup, lead = people["primary"].mobile, people["backup"].mobile, people["lead"].mobile
+def _emergency(twilio, rasa, session_factory, clock, settings, *, rota=True):
+    people = None
+    if rota:
+        with session_factory() as s:
+            people = {k: (p.id, p.name, p.mobile) for k, p in standard_rota(s, now=clock.now).items()}
     rasa.reply = EmergencyRasa(session_factory, clock, settings)
+    call(twilio)
+    root = twiml(call(twilio, "/twilio/voice/gather?turn=1",
+                      SpeechResult="I had a needlestick, the patient has HIV, twenty minutes ago", Confidence="0.9"))
+    return root, people
 
-    # Turn 0: the call comes in.
-    root = twiml(call(twilio))
-    assert says(root.find("Gather")) == ["Occupational health helpline. Tell me what happened."]
 
-    # Turn 1: what happened, by voice.
-    root = twiml(call(twilio, "/twilio/voice/gather?turn=1", SpeechResult="I stabbed myself with a needle"))
-    gather = root.find("Gather")
-    assert gather.get("action").endswith("turn=2") and "Press 1 for Yes. Press 2 for No." in says(gather)[-1]
-
-    # Turn 2: "1" on the keypad = Yes -> the bot opens an emergency case.
-    clock.advance(seconds=30)
-    root = twiml(call(twilio, "/twilio/voice/gather?turn=2", Digits="1"))
-    assert rasa.calls[-1]["message"] == "/affirm"
+def test_an_emergency_is_said_first_then_the_caller_is_offered_a_transfer(twilio, rasa, session_factory, clock,
+                                                                          settings):
+    root, _ = _emergency(twilio, rasa, session_factory, clock, settings)
     (case,) = all_cases(session_factory)
     assert case.urgency == "emergency"
-    assert [c.tag for c in root] == ["Say", "Say", "Dial"]
-    first_aid, transfer = says(root)
-    assert "emergency department" in first_aid
-    assert "putting you through to the on-call" in transfer
+    said = says(root)
+    assert said[0].startswith("Go to your nearest emergency department now.")  # before the first aid
+    assert "Can you answer a few more questions?" not in said  # that question waits
+    gather = root.find("Gather")
+    assert gather.get("action") == f"{PUBLIC}/twilio/voice/offer?turn=2"
+    assert says(gather) == ["To be connected to the on-call practitioner now, say yes, or press 1. To answer a "
+                            "few more questions first, say no, or press 2. If you say nothing, I will put you through."]
+    assert gather.get("hints").startswith("yes, no")
+
+    # "no": the question that waited, as turn 2, never relayed
+    calls = len(rasa.calls)
+    gather = twiml(call(twilio, "/twilio/voice/offer?turn=2", SpeechResult="No.")).find("Gather")
+    assert says(gather)[0] == "Can you answer a few more questions?"
+    assert gather.get("action") == f"{PUBLIC}/twilio/voice/gather?turn=2" and len(rasa.calls) == calls
+    # a later turn never offers again
+    root = twiml(call(twilio, "/twilio/voice/gather?turn=2", Digits="2"))
+    assert rasa.calls[-1]["message"] == "/deny" and root.find("Dial") is None
+
+
+def test_silence_after_the_offer_puts_the_caller_through(twilio, rasa, session_factory, clock, settings):
+    _, people = _emergency(twilio, rasa, session_factory, clock, settings)
+    root = twiml(call(twilio, "/twilio/voice/offer?turn=2"))
+    assert says(root) == ["I am putting you through now."]
+    assert [n.text for n in root.find("Dial").findall("Number")] == [people["primary"][2]]
+
+
+def test_transfer_primary_does_not_answer_backup_accepts(twilio, rasa, session_factory, clock, settings):
+    _, people = _emergency(twilio, rasa, session_factory, clock, settings)
+    (case,) = all_cases(session_factory)
+    root = twiml(call(twilio, "/twilio/voice/offer?turn=2", Digits="1"))
     dial = root.find("Dial")
     assert dial.get("answerOnBridge") == "true" and dial.get("timeout") == "20"
-    assert dial.get("callerId") == "+441134960000"
+    assert dial.get("callerId") == HELPLINE
     assert dial.get("action") == f"{PUBLIC}/twilio/voice/dial-status?attempt=0"
     (number,) = dial.findall("Number")
-    assert number.text == primary
-    whisper_url = number.get("url")
-    assert whisper_url == f"{PUBLIC}/twilio/voice/whisper?ref={case.ref}"
+    assert number.text == people["primary"][2]
 
-    # Twilio fetches the whisper for the practitioner who answers (a child call, signed).
-    path = whisper_url.removeprefix(PUBLIC)
-    root = twiml(call(twilio, path, CallSid="CA" + "1" * 32, To=primary))
-    gather = root.find("Gather")
+    # The primary's phone is picked up by voicemail: the whisper asks for a key, none comes.
+    whisper = twiml(call(twilio, path_of(number.get("url")), sid="CA" + "1" * 32, To=people["primary"][2]))
+    gather = whisper.find("Gather")
     assert gather.get("input") == "dtmf" and gather.get("numDigits") == "1"
-    assert parse_qs(urlsplit(gather.get("action")).query) == {"ref": [case.ref]}
     (summary,) = says(gather)
-    assert "S H 0 0 0 0 0 1" in summary and "sharps injury" in summary and "HIV+" in summary
-    assert "told to go to the emergency department" in summary
-    assert [c.tag for c in root][-1] == "Hangup"  # no key: not connected (voicemail never gets the caller)
-
-    # The primary does not answer: the backup is dialled, with the same whisper.
+    assert "S H, zero zero zero, zero zero one" in summary and "HIV+" in summary
+    assert "told to go to the emergency department" in summary and summary.endswith("Press 1 to take the call.")
+    assert [c.tag for c in whisper][-1] == "Hangup"
     root = twiml(call(twilio, "/twilio/voice/dial-status?attempt=0", DialCallStatus="no-answer"))
     assert "backup" in says(root)[0]
-    dial = root.find("Dial")
-    assert [n.text for n in dial.findall("Number")] == [backup]
-    assert dial.find("Number").get("url") == whisper_url
-    assert dial.get("action") == f"{PUBLIC}/twilio/voice/dial-status?attempt=1"
-    again = call(twilio, "/twilio/voice/dial-status?attempt=0", DialCallStatus="no-answer")
-    assert again.text == twiml_text(root)  # a retried callback: the same answer
+    (number,) = root.find("Dial").findall("Number")
+    assert number.text == people["backup"][2]
+    assert parse_qs(urlsplit(number.get("url")).query) == {
+        "ref": [case.ref], "attempt": ["1"], "practitioner": [str(people["backup"][0])], "tier": ["backup"]}
 
-    # The backup is busy too: the ladder's next step, the clinical lead, is dialled.
-    root = twiml(call(twilio, "/twilio/voice/dial-status?attempt=1", DialCallStatus="busy"))
-    assert "clinical lead" in says(root)[0]
-    assert [n.text for n in root.find("Dial").findall("Number")] == [lead]
-
-    # Nobody answers: the caller is told what to do, and can still talk.
-    root = twiml(call(twilio, "/twilio/voice/dial-status?attempt=2", DialCallStatus="no-answer"))
-    told = " ".join(says(root))
-    assert "emergency department now" in told and "999" in told and "will call you back" in told
-    assert root.find("Gather").get("action").endswith("turn=3")
+    # The backup answers and presses 1.
+    backup_leg = "CA" + "2" * 32
+    whisper = twiml(call(twilio, path_of(number.get("url")), sid=backup_leg, To=people["backup"][2]))
+    accept = path_of(whisper.find("Gather").get("action"))
+    root = twiml(call(twilio, accept, sid=backup_leg, To=people["backup"][2], Digits="1"))
+    assert says(root) == ["Connecting you now."] and root.find("Hangup") is None
+    twiml(call(twilio, accept, sid=backup_leg, To=people["backup"][2], Digits="1"))  # a retry changes nothing
+    root = twiml(call(twilio, "/twilio/voice/dial-status?attempt=1", DialCallStatus="completed"))
+    assert [c.tag for c in root] == ["Say", "Hangup"]
 
     with session_factory() as s:
         case = s.get(Case, case.id)
-        events = [(e.type, e.description) for e in s.scalars(
+        events = [(e.type, e.actor, e.description) for e in s.scalars(
             select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id))]
-        assert ("call_transfer", "caller being put through to Alex Primary (primary)") in events
-        results = [d for t, d in events if t == "call_transfer_result"]
-        assert results == ["call to Alex Primary (primary): no-answer", "call to Bea Backup (backup): busy",
-                           "call to Dr Lee Lead (clinical_lead): no-answer"]
-        # The text pages carry on: the primary's page still waits for an acknowledgement.
+        assert [d for t, _, d in events if t == "call_transfer_result"] == [
+            "call to Alex Primary (primary): no-answer", "call to Bea Backup (backup): completed"]
+        accepted = [(a, d) for t, a, d in events if t == "call_accepted"]
+        assert accepted == [("Bea Backup", "Bea Backup (backup) took the transferred call")]
+        assert case.owner_id == people["backup"][0]
+        assert case.status == "acknowledged"
+        page = s.scalar(select(Page).where(Page.case_id == case.id, Page.status == "acknowledged"))
+        assert page is not None and page.acknowledged_by == "Bea Backup"
+        assert not [p for p in case.pages if p.status in ("pending", "escalated")]  # the ladder stops
+
+
+def test_a_key_other_than_1_on_the_whisper_does_not_connect(twilio, rasa, session_factory, clock, settings):
+    _emergency(twilio, rasa, session_factory, clock, settings)
+    root = twiml(call(twilio, "/twilio/voice/offer?turn=2", Digits="1"))
+    number = root.find("Dial").find("Number")
+    whisper = twiml(call(twilio, path_of(number.get("url")), sid="CA" + "3" * 32))
+    root = twiml(call(twilio, path_of(whisper.find("Gather").get("action")), sid="CA" + "3" * 32, Digits="9"))
+    assert [c.tag for c in root] == ["Hangup"]
+    (case,) = all_cases(session_factory)
+    assert case.status != "acknowledged"
+
+
+def test_nobody_answers_the_caller_hears_what_next_and_can_have_it_texted(twilio, rasa, session_factory, clock,
+                                                                        settings):
+    _emergency(twilio, rasa, session_factory, clock, settings)
+    twiml(call(twilio, "/twilio/voice/offer?turn=2", SpeechResult="yes please"))
+    twiml(call(twilio, "/twilio/voice/dial-status?attempt=0", DialCallStatus="no-answer"))
+    root = twiml(call(twilio, "/twilio/voice/dial-status?attempt=1", DialCallStatus="busy"))
+    assert "clinical lead" in says(root)[0]
+    root = twiml(call(twilio, "/twilio/voice/dial-status?attempt=2", DialCallStatus="no-answer"))
+    told = spoken(root)
+    assert "emergency department now" in told and "nine nine nine" in told and "call you back by" in told
+    assert "Your case reference is S H, zero zero zero, zero zero one." in told
+    gather = root.find("Gather")
+    assert gather.get("action").startswith(f"{PUBLIC}/twilio/voice/text-me?turn=")
+    assert "send a text to this mobile" in spoken(gather)
+    assert count(session_factory, OutboxMessage, OutboxMessage.to == CALLER) == 0  # not without agreement
+
+    root = twiml(call(twilio, path_of(gather.get("action")), Digits="1"))
+    assert says(root.find("Gather"))[:2] == ["I have sent the text.", "Can you answer a few more questions?"]
+    with session_factory() as s:
+        (text,) = s.scalars(select(OutboxMessage).where(OutboxMessage.to == CALLER))
+        (case,) = s.scalars(select(Case))
+        assert case.ref in text.body and "call you back" in text.body
+        assert not re.search(r"HIV|hepatitis|needle|blood", text.body, re.IGNORECASE)  # no clinical words
+        assert s.scalar(select(CaseEvent.type).where(CaseEvent.case_id == case.id,
+                                                     CaseEvent.type == "reference_texted")) == "reference_texted"
+        # the text pages carry on: the practitioner still has to acknowledge
         assert [(p.tier, p.status) for p in case.pages] == [("primary", "pending")]
 
-    # A later turn does not transfer again.
-    root = twiml(call(twilio, "/twilio/voice/gather?turn=3", SpeechResult="ok thanks"))
-    assert root.find("Dial") is None and root.find("Gather") is not None
+
+def test_no_text_without_agreement(twilio, rasa, session_factory, clock, settings):
+    _emergency(twilio, rasa, session_factory, clock, settings)
+    twiml(call(twilio, "/twilio/voice/offer?turn=2", Digits="1"))
+    for attempt in range(2):
+        twiml(call(twilio, f"/twilio/voice/dial-status?attempt={attempt}", DialCallStatus="no-answer"))
+    root = twiml(call(twilio, "/twilio/voice/dial-status?attempt=2", DialCallStatus="no-answer"))
+    twiml(call(twilio, path_of(root.find("Gather").get("action")), SpeechResult="no thanks"))
+    assert count(session_factory, OutboxMessage, OutboxMessage.to == CALLER) == 0
 
 
-def twiml_text(root):
-    import xml.etree.ElementTree as ET
-
-    return '<?xml version="1.0" encoding="UTF-8"?>' + ET.tostring(root, encoding="unicode")
-
-
-def test_emergency_call_answered_by_the_primary(twilio, rasa, session_factory, clock, settings):
+def test_no_text_offered_to_a_landline(twilio, rasa, session_factory, clock, settings):
+    landline = "+441134960123"
     with session_factory() as s:
         standard_rota(s, now=clock.now)
     rasa.reply = EmergencyRasa(session_factory, clock, settings)
-    call(twilio)
-    call(twilio, "/twilio/voice/gather?turn=1", SpeechResult="needle")
-    call(twilio, "/twilio/voice/gather?turn=2", SpeechResult="yes", Digits="1")
-    (case,) = all_cases(session_factory)
-    root = twiml(call(twilio, f"/twilio/voice/whisper/accept?ref={case.ref}", CallSid="CA" + "1" * 32,
-                      To="+447700900201", Digits="1"))
-    assert says(root) == ["Connecting you now."] and root.find("Hangup") is None
-    root = twiml(call(twilio, "/twilio/voice/dial-status?attempt=0", DialCallStatus="completed"))
-    assert [c.tag for c in root] == ["Say", "Hangup"]
-    with session_factory() as s:
-        types = [e.type for e in s.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id))]
-    assert "call_accepted" in types
+    call(twilio, From=landline)
+    call(twilio, "/twilio/voice/gather?turn=1", From=landline, SpeechResult="needlestick, patient has HIV")
+    twiml(call(twilio, "/twilio/voice/offer?turn=2", From=landline, Digits="1"))
+    for attempt in range(2):
+        twiml(call(twilio, f"/twilio/voice/dial-status?attempt={attempt}", From=landline, DialCallStatus="busy"))
+    root = twiml(call(twilio, "/twilio/voice/dial-status?attempt=2", From=landline, DialCallStatus="busy"))
+    assert "text" not in spoken(root.find("Gather"))
+    assert root.find("Gather").get("action").startswith(f"{PUBLIC}/twilio/voice/gather?turn=")
 
 
 def test_emergency_with_nobody_on_the_rota(twilio, rasa, session_factory, clock, settings):
+    _emergency(twilio, rasa, session_factory, clock, settings, rota=False)
+    root = twiml(call(twilio, "/twilio/voice/offer?turn=2", Digits="1"))
+    assert root.find("Dial") is None
+    assert "emergency department now" in spoken(root)
+    assert root.find("Gather") is not None
+
+
+# --- a call that dropped ------------------------------------------------------------------------
+
+def test_a_later_call_from_the_same_number_carries_on_with_the_reference(twilio, rasa, session_factory, clock,
+                                                                       settings):
     rasa.reply = EmergencyRasa(session_factory, clock, settings)
     call(twilio)
-    call(twilio, "/twilio/voice/gather?turn=1", SpeechResult="needle")
-    root = twiml(call(twilio, "/twilio/voice/gather?turn=2", Digits="1"))
-    assert root.find("Dial") is None
-    assert "emergency department now" in " ".join(says(root))
-    assert root.find("Gather").get("action").endswith("turn=3")
+    with session_factory() as s:
+        cases.create(s, data={"line": "sharps", "channel": "voice", "conversation_id": conversation(settings),
+                              "answers": {"exposure_type": "percutaneous"}}, now=clock.now, settings=settings)
+        s.commit()
+    rasa.reply = lambda body: ASK_WHAT_HAPPENED
+    call(twilio, "/twilio/voice/gather?turn=1", SpeechResult="a needle")
+    # the call drops; ten minutes later the same number calls again
+    clock.advance(seconds=600)
+    again = "CA" + "9" * 32
+    calls = len(rasa.calls)
+    root = twiml(call(twilio, sid=again))
+    gather = root.find("Gather")
+    assert says(gather)[0].startswith("Welcome back.") and "S H, zero zero zero, zero zero one" in says(gather)[0]
+    assert "What happened?" in says(gather) and len(rasa.calls) == calls  # nothing relayed, no greeting
+    call(twilio, "/twilio/voice/gather?turn=1", sid=again, Digits="1")
+    assert rasa.calls[-1]["sender"] == conversation(settings) and rasa.calls[-1]["message"] == "1"
+
+    # an hour later the bot has forgotten: a new call starts afresh
+    clock.advance(seconds=3600)
+    twiml(call(twilio, sid="CA" + "8" * 32))
+    assert rasa.calls[-1]["message"] == "/greet"
