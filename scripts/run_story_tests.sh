@@ -19,12 +19,15 @@
 #        TWILIO_AUTH_TOKEN, PUBLIC_BASE_URL = its own address, no Twilio account (nothing
 #        is sent out) and RASA_TIMEOUT_SECONDS=$LIVE_RASA_TIMEOUT (default 30, so a slow
 #        Rasa on a busy machine is not taken for a dead one). Conversations marked
-#        `channels: [rest, sms]` then also run through its signed POST /twilio/sms (an API
-#        given by HELPLINE_API_URL is not ours to configure: the sms runs are skipped).
+#        `channels: [rest, sms]` then also run through its signed POST /twilio/sms, and those
+#        marked `voice` as calls through its signed voice webhook (TwiML parsed and checked:
+#        tests/support/twilio_voice.py). An API given by HELPLINE_API_URL is not ours to
+#        configure: the sms and voice runs are skipped.
 #     The file format is at the top of tests/stories_api_down/live_check.py. Turns marked
 #     `decides` are written to reports/decisive-facts.md (and .json), rewritten by each run
 #     of this script; a decisive turn whose reply lacks the outcome fails the build.
-#  LIVE=0 skips step 3, CORE=0 step 2, LIVE_VERBOSE=1 prints every reply.
+#  LIVE=0 skips step 3, CORE=0 step 2, LIVE_VERBOSE=1 prints every reply, LIVE_GLOB picks the
+#  API-up files (default tests/stories/live_*.yml).
 #  Everything started here is stopped by PID on exit.
 #
 #  Speed (issue #13): the Rasa server, the action server and the API for step 3 are started
@@ -198,7 +201,7 @@ fi
 start_actions "$API_URL" up
 wait_actions
 shopt -s nullglob
-LIVE_FILES=(tests/stories/live_*.yml)
+LIVE_FILES=(${LIVE_GLOB:-tests/stories/live_*.yml})
 shopt -u nullglob
 if [ "${#LIVE_FILES[@]}" -gt 0 ]; then
   # One run for all the files: the sms From numbers are then checked distinct across them.

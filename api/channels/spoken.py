@@ -148,3 +148,29 @@ def emergency_first(replies: Sequence[Reply]) -> list[Reply]:
     """The emergency-department instruction before anything else (first aid, case opened)."""
     first = [r for r in replies if "emergency department" in r.text.lower()]
     return first + [r for r in replies if r not in first]
+
+
+_VIRUS = {"HIV": "HIV", "HBV": "hepatitis B", "HCV": "hepatitis C"}
+_SOURCE = re.compile(r"source ((?:(?:HIV|HBV|HCV)[+?]/?)+)")
+_HOURS_AGO = re.compile(r"(\d+(?:\.\d+)?)h ago")
+
+
+def summary_for_voice(summary: str) -> str:
+    """The dashboard's one-line case summary ("sharps injury, blood, source HIV+/HCV?, 0.2h ago.")
+    as a practitioner hears it in the whisper."""
+    def source(match: re.Match[str]) -> str:
+        parts = [p for p in match.group(1).split("/") if p]
+        said = [f"{_VIRUS[p[:-1]]} {'positive' if p.endswith('+') else 'suspected'}" for p in parts]
+        return "source " + " and ".join(said)
+
+    def ago(match: re.Match[str]) -> str:
+        hours = float(match.group(1))
+        if hours < 1:
+            minutes = max(1, round(hours * 60))
+            return f"{minutes} minute{'s' if minutes != 1 else ''} ago"
+        whole = round(hours)
+        return f"about {whole} hour{'s' if whole != 1 else ''} ago"
+
+    text = _SOURCE.sub(source, summary)
+    text = _HOURS_AGO.sub(ago, text)
+    return text.replace("eyes/mouth/nose", "eyes, mouth or nose")

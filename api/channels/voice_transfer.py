@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from twilio.twiml.voice_response import VoiceResponse
 
+from api.channels import spoken
 from api.channels.security import TwilioParams
 from api.channels.voice import nobody_answered
 from api.channels.voice_twiml import XML, CallState, Voice
@@ -88,7 +89,7 @@ def whisper(params: TwilioParams, request: Request, session: SessionDep, setting
         ed = bool((case.decision or {}).get("go_to_emergency_department"))
         voice.say(gather, (
             f"Occupational health helpline: an {case.urgency or 'urgent'} caller is waiting. "
-            f"Case {case.ref}. {case_summary(case, now=now)} "
+            f"Case {case.ref}. {spoken.summary_for_voice(case_summary(case, now=now))} "
             + ("The caller has been told to go to the emergency department. " if ed else "")
             + "Press 1 to take the call."
         ))

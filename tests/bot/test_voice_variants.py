@@ -1,11 +1,16 @@
-"""Every text response in domain.yml can be spoken on a phone call (issue #14).
+"""Every text response in domain.yml and data/responses/*.yml can be spoken on a phone call (issue #14).
 
 On a call, action_session_start sets the slot `channel` to "voice" (and `numbered_choices`
 to false), and each text response has one variant for that, conditioned on channel == voice.
 The API speaks the variant's text, then reads its buttons itself ("Say blood, or press 1. ..."),
 and reads `custom.voice` (speech hints, and `misunderstood` to count misheard turns).
 
-HELPLINE_VOICE_DOMAIN=<path> checks another copy of the domain (default: domain.yml).
+The retrieval responses in data/responses/*.yml (the manager FAQ answers, utter_manager_faq/<topic>)
+are merged into the domain by Rasa and chosen the same way, so they get the same checks; an FAQ answer's
+voice variant also ends with one sentence naming its source in plain words ("This comes from ...").
+
+HELPLINE_VOICE_DOMAIN=<path> checks another copy of the domain (default: domain.yml); the responses
+files are always data/responses/*.yml.
 """
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 DOMAIN = Path(os.environ.get("HELPLINE_VOICE_DOMAIN") or REPO / "domain.yml")
+RESPONSE_FILES = sorted((REPO / "data" / "responses").glob("*.yml"))
 
 VOICE_CONDITION = [{"type": "slot", "name": "channel", "value": "voice"}]
 # What a phone call's slots are; any other slot a condition names may hold anything on a call.
@@ -49,15 +55,29 @@ MISUNDERSTOOD = {"utter_default", "utter_ask_rephrase", "utter_ask_affirmation",
                  "utter_rating_unreadable", "utter_correction_unclear", "utter_marked_unknown"}
 MAX_BUTTONS = 9  # one keypad key each
 MAX_SENTENCE_WORDS = 30
+# A manager FAQ answer on a call: a caller cannot scroll back, so it is short, and its written
+# "Source: A / B" line becomes one last spoken sentence ("This comes from the GOV.UK fit note guidance.").
+FAQ_PREFIX = "utter_manager_faq/"
+FAQ_MAX_WORDS = 90
+FAQ_SOURCE_SENTENCE = "This comes from "
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
 def _load() -> Dict[str, List[Dict[str, Any]]]:
-    return yaml.safe_load(DOMAIN.read_text(encoding="utf-8"))["responses"]
+    """The domain's responses and those of data/responses/*.yml, merged as Rasa merges them."""
+    found = dict(yaml.safe_load(DOMAIN.read_text(encoding="utf-8"))["responses"])
+    for path in RESPONSE_FILES:
+        extra = yaml.safe_load(path.read_text(encoding="utf-8")).get("responses") or {}
+        # a domain that already holds them (one exported from a trained model) must hold the same
+        clash = sorted(name for name in set(extra) & set(found) if extra[name] != found[name])
+        assert not clash, f"{path.name}: responses defined differently in {DOMAIN.name}: {clash}"
+        found.update(extra)
+    return found
 
 
 RESPONSES = _load()
+FAQ_RESPONSES = sorted(name for name in RESPONSES if name.startswith(FAQ_PREFIX))
 TEXT_RESPONSES = sorted(name for name, variants in RESPONSES.items() if any("text" in v for v in variants))
 
 
@@ -90,6 +110,8 @@ def may_match_a_call(condition: List[Dict[str, Any]]) -> bool:
 
 def test_the_domain_has_text_responses():
     assert len(TEXT_RESPONSES) > 100
+    assert RESPONSE_FILES and len(FAQ_RESPONSES) >= 15  # the manager FAQ answers were read too
+    assert set(FAQ_RESPONSES) <= set(TEXT_RESPONSES)
 
 
 @pytest.mark.parametrize("name", TEXT_RESPONSES)
@@ -175,3 +197,15 @@ def test_an_emergency_starts_with_the_emergency_department(name):
         if "text" in variant:
             first = sentences(variant["text"])[0].lower()
             assert "emergency department" in first, f"{name}: {first!r}"
+
+
+@pytest.mark.parametrize("name", FAQ_RESPONSES)
+def test_an_faq_answer_is_short_and_ends_naming_its_source(name):
+    text = voice_variant(name)["text"].strip()
+    assert len(text.split()) <= FAQ_MAX_WORDS, f"{name}: {len(text.split())} words, at most {FAQ_MAX_WORDS}"
+    assert "source:" not in text.lower(), f"{name}: the written source line is read out"
+    *advice, source = sentences(text)
+    assert advice, f"{name}: no advice before the source"
+    assert source.startswith(FAQ_SOURCE_SENTENCE) and source.endswith("."), f"{name}: ends {source!r}"
+    assert not any(FAQ_SOURCE_SENTENCE in s for s in advice), f"{name}: the source is not the last sentence"
+    assert "?" not in text, f"{name}: an answer, not a question"

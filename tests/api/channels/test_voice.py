@@ -323,7 +323,7 @@ def test_transfer_primary_does_not_answer_backup_accepts(twilio, rasa, session_f
     gather = whisper.find("Gather")
     assert gather.get("input") == "dtmf" and gather.get("numDigits") == "1"
     (summary,) = says(gather)
-    assert "S H, zero zero zero, zero zero one" in summary and "HIV+" in summary
+    assert "S H, zero zero zero, zero zero one" in summary and "source HIV positive" in summary
     assert "told to go to the emergency department" in summary and summary.endswith("Press 1 to take the call.")
     assert [c.tag for c in whisper][-1] == "Hangup"
     root = twiml(call(twilio, "/twilio/voice/dial-status?attempt=0", DialCallStatus="no-answer"))
@@ -458,3 +458,12 @@ def test_a_later_call_from_the_same_number_carries_on_with_the_reference(twilio,
     clock.advance(seconds=3600)
     twiml(call(twilio, sid="CA" + "8" * 32))
     assert rasa.calls[-1]["message"] == "/greet"
+
+
+def test_the_whisper_summary_is_said_in_words():
+    from api.channels.spoken import summary_for_voice
+
+    assert summary_for_voice("sharps injury, blood, source HIV+/HCV?, 0.2h ago.") == (
+        "sharps injury, blood, source HIV positive and hepatitis C suspected, 12 minutes ago.")
+    assert summary_for_voice("splash to eyes/mouth/nose, 3.4h ago.") == (
+        "splash to eyes, mouth or nose, about 3 hours ago.")
