@@ -69,6 +69,7 @@ class Voice:
         self.base = settings.public_base_url.rstrip("/")
         self.voice = settings.twilio_voice
         self.language = settings.twilio_voice_language
+        self.speech_model = settings.twilio_speech_model or None
 
     def url(self, path: str) -> str:
         return self.base + path
@@ -88,6 +89,7 @@ class Voice:
             input="dtmf" if keypad_only else "speech dtmf", action=self.url(f"{path}?{state.query()}"),
             method="POST", language=self.language, hints=hints(replies, buttons), speech_timeout="auto",
             timeout=GATHER_TIMEOUT_SECONDS, num_digits=1, action_on_empty_result=True,
+            speech_model=None if keypad_only else self.speech_model,
         )
         if preface:
             self.say(gather, preface)

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     # <Say voice=...> name Twilio lists for en-GB) and the language of speech recognition.
     twilio_voice: str = "Polly.Amy"
     twilio_voice_language: str = "en-GB"
+    # <Gather speechModel>: empty lets Twilio choose the speech-to-text model and fail over between
+    # providers (its recommended default since 2025); set one (e.g. "googlev2_telephony") to pin it.
+    twilio_speech_model: str = ""
 
     rasa_url: str = "http://127.0.0.1:5005"
     # Seconds the API waits for Rasa before answering with the safe answer and opening a case

@@ -86,9 +86,12 @@ def test_incoming_call_asks_with_a_british_gather(twilio, rasa, settings):
 def test_the_voice_is_configured(twilio, rasa, app, settings):
     from api.deps import get_settings
 
-    app.dependency_overrides[get_settings] = lambda: settings.model_copy(update={"twilio_voice": "Polly.Brian"})
-    root = twiml(call(twilio))
+    assert twiml(call(twilio)).find("Gather").get("speechModel") is None  # Twilio chooses, by default
+    app.dependency_overrides[get_settings] = lambda: settings.model_copy(update={
+        "twilio_voice": "Polly.Brian", "twilio_speech_model": "googlev2_telephony"})
+    root = twiml(call(twilio, sid="CA" + "7" * 32, From="+447700900777"))
     assert {s.get("voice") for s in root.iter("Say")} == {"Polly.Brian"}
+    assert root.find("Gather").get("speechModel") == "googlev2_telephony"
 
 
 def test_an_open_question_hints_what_callers_to_the_line_say(twilio, rasa):
