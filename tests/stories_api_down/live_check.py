@@ -434,10 +434,7 @@ def run_conversation(path: Path, conversation: dict, channel: str, options: Opti
         assert options.sms is not None
         phone = metadata.get("phone") or phones.generated(f"{path.name}\0{name}\0{channel}")
         print(f"== {path.name}: {name} [sms from {phone}]")
-        earlier = phones.claim(phone, f"{path.name}: {name}")
-        if earlier:
-            print(f"      FAIL: {phone} already texted in this run by {earlier!r}; the API would continue "
-                  "that conversation. Give this one another metadata.phone (or none).")
+        if not claimed(phones, phone, f"{path.name}: {name}", key="metadata.phone"):
             return 1
         sms, safe = options.sms, safe_answer_text().lower()
 
@@ -474,6 +471,16 @@ def run_conversation(path: Path, conversation: dict, channel: str, options: Opti
     return failures
 
 
+def claimed(phones: Phones, phone: str, who: str, *, key: str) -> bool:
+    """False (and says why) when another conversation in this run used the number: the API would
+    carry that conversation on (texts and calls from one number are one conversation)."""
+    earlier = phones.claim(phone, who)
+    if earlier:
+        print(f"      FAIL: {phone} already used in this run by {earlier!r}; the API would carry on that "
+              f"conversation. Give this one another {key} (or none).")
+    return not earlier
+
+
 def add_decisive(rows: list[Decisive], path: Path, name: str, channel: str, turns: list[dict],
                  replies: list[str]) -> None:
     for number, turn in enumerate(turns, 1):
@@ -494,10 +501,7 @@ def run_call(path: Path, conversation: dict, options: Options, phones: Phones, r
     metadata = conversation.get("metadata") or {}
     phone = metadata.get("voice_phone") or phones.generated(f"{path.name}\0{name}\0voice")
     print(f"== {path.name}: {name} [voice from {phone}]")
-    earlier = phones.claim(phone, f"{path.name}: {name} (voice)")
-    if earlier:
-        print(f"      FAIL: {phone} already used in this run by {earlier!r}; the API would resume that "
-              "conversation. Give this call another metadata.voice_phone (or none).")
+    if not claimed(phones, phone, f"{path.name}: {name} (voice)", key="metadata.voice_phone"):
         return 1
     call, safe = options.call(phone), safe_answer_text().lower()[:60]
 
