@@ -24,6 +24,7 @@ _SHORT_NUMBERS = re.compile(r"(?<![\d:/.£])(999|111|116 ?123)(?![\d:/])")
 _AE_ASIDE = re.compile(r"\s*\(A&E\)")
 _AE = re.compile(r"(?:\bthe )?\bA&E\b")
 _OH = re.compile(r"\bOH\b")
+_MESSAGE_US = re.compile(r"\bmessage us\b")
 _WORD = re.compile(r"[^a-z0-9' ]+")
 
 # Words that answer "Do you want me to put you through now?" (and the keys).
@@ -74,6 +75,7 @@ def for_voice(text: str) -> str:
     text = _AE_ASIDE.sub("", text)
     text = _AE.sub("the emergency department", text)
     text = _OH.sub("occupational health", text)
+    text = _MESSAGE_US.sub("call us", text)  # the rules' advice is written once, for every channel
     text = _REF.sub(lambda m: spoken_ref(m.group(0)), text)
     text = _E164.sub(lambda m: spoken_phone(m.group(0)), text)
     text = _UK_NUMBER.sub(lambda m: spoken_phone(m.group(0)), text)

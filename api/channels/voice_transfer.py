@@ -45,7 +45,9 @@ def dial_status(params: TwilioParams, request: Request, session: SessionDep, set
     targets: list[dict[str, Any]] = info.get("targets") or []
     voice = Voice(settings)
     response = VoiceResponse()
-    if status in ("completed", "answered"):
+    # Twilio reports a leg that picked up as "completed" even when nobody pressed 1 on the whisper
+    # (a voicemail, or a practitioner who could not take it): only an accepted leg ends the ladder.
+    if status in ("completed", "answered") and call_transfer.was_accepted(session, info.get("ref"), attempt):
         voice.say(response, ANSWERED_TEXT)
         response.hangup()
         said = ANSWERED_TEXT
@@ -100,13 +102,13 @@ def whisper(params: TwilioParams, request: Request, session: SessionDep, setting
 
 @router.post("/whisper/accept")
 def whisper_accept(params: TwilioParams, request: Request, session: SessionDep, settings: SettingsDep,
-                   ref: str = "", practitioner: int = 0, tier: str = "") -> Response:
+                   ref: str = "", attempt: int = 0, practitioner: int = 0, tier: str = "") -> Response:
     """1 takes the call (any other key, or none, hangs up this leg: the ladder moves on)."""
     response = VoiceResponse()
     if (params.get("Digits") or "").strip() != "1":
         response.hangup()
         return Response(str(response), media_type=XML)
     call_transfer.accept(session, ref=ref, practitioner_id=practitioner or None, tier=tier or None,
-                         child_call_sid=params.get("CallSid"), now=request.app.state.clock())
+                         child_call_sid=params.get("CallSid"), attempt=attempt, now=request.app.state.clock())
     Voice(settings).say(response, CONNECTING)
     return Response(str(response), media_type=XML)

@@ -150,7 +150,7 @@ def record_dial_result(session: Session, *, call_sid: str, attempt: int, dial_st
 
 
 def accept(session: Session, *, ref: str, practitioner_id: int | None, tier: str | None, child_call_sid: str | None,
-           now: datetime) -> Practitioner | None:
+           attempt: int, now: datetime) -> Practitioner | None:
     """The practitioner pressed 1 on the whisper: the case records who took the call, they own it
     if nobody does, and the case's page is acknowledged in their name (the ladder stops)."""
     case = case_by_ref(session, ref)
@@ -163,7 +163,8 @@ def accept(session: Session, *, ref: str, practitioner_id: int | None, tier: str
         return person  # a retried request
     audit.log_event(session, case, type="call_accepted", actor=name, now=now,
                     description=f"{name}{f' ({tier})' if tier else ''} took the transferred call",
-                    details={"practitioner_id": practitioner_id, "tier": tier, "child_call_sid": child_call_sid})
+                    details={"practitioner_id": practitioner_id, "tier": tier, "child_call_sid": child_call_sid,
+                             "attempt": attempt})
     if person is not None and case.owner_id is None:
         case.owner_id = person.id
         audit.log_event(session, case, type="owner_set", actor=name, now=now,
@@ -174,6 +175,16 @@ def accept(session: Session, *, ref: str, practitioner_id: int | None, tier: str
         paging.acknowledge(session, page.id, now=now, by=name)
     session.commit()
     return person
+
+
+def was_accepted(session: Session, ref: str | None, attempt: int) -> bool:
+    """Whether the person rung at this step of the ladder pressed 1 (an answered leg that did not
+    was a voicemail, or someone who could not take it)."""
+    case = case_by_ref(session, ref)
+    if case is None:
+        return False
+    accepted = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.type == "call_accepted"))
+    return any((e.details or {}).get("attempt") == attempt for e in accepted)
 
 
 def _page_to_acknowledge(case: Case, practitioner_id: int | None) -> Page | None:

@@ -200,12 +200,13 @@ def test_star_or_repeat_says_it_again_without_a_turn(twilio, rasa):
 
 def test_references_and_numbers_are_spelled_out(twilio, rasa):
     rasa.reply = lambda body: [{"text": "Your case reference is SH-000123. We will call you on +447700900123. "
-                                        "If a life is at risk, call 999. Go to A&E now."}]
+                                        "If a life is at risk, call 999. Go to A&E now. Or message us back."}]
     text = spoken(twiml(call(twilio)))
     assert "S H, zero zero zero, one two three" in text
     assert "zero seven seven zero zero, nine zero zero, one two three" in text
     assert "call nine nine nine" in text and "Go to the emergency department now." in text
     assert "SH-000123" not in text and "+44" not in text and "A&E" not in text
+    assert text.endswith("Or call us back.")  # advice written once for every channel
 
 
 def test_a_retried_turn_returns_the_same_twiml(twilio, rasa, session_factory):
@@ -470,3 +471,13 @@ def test_the_whisper_summary_is_said_in_words():
         "sharps injury, blood, source HIV positive and hepatitis C suspected, 12 minutes ago.")
     assert summary_for_voice("splash to eyes/mouth/nose, 3.4h ago.") == (
         "splash to eyes, mouth or nose, about 3 hours ago.")
+
+
+def test_a_voicemail_that_picks_up_is_not_an_answer(twilio, rasa, session_factory, clock, settings):
+    """The primary's voicemail answers (the leg is 'completed') but never presses 1: the backup is rung."""
+    _, people = _emergency(twilio, rasa, session_factory, clock, settings)
+    twiml(call(twilio, "/twilio/voice/offer?turn=2", Digits="1"))
+    root = twiml(call(twilio, "/twilio/voice/dial-status?attempt=0", DialCallStatus="completed"))
+    assert [n.text for n in root.find("Dial").findall("Number")] == [people["backup"][2]]
+    (case,) = all_cases(session_factory)
+    assert case.status != "acknowledged"
