@@ -22,9 +22,9 @@ MODEL := models/helpline.tar.gz
 PYTEST_WORKERS ?= auto
 XDIST = -n $(PYTEST_WORKERS) --dist loadfile
 # The phases of `make test`, in order; each one's time goes to reports/test-times.md.
-TEST_PHASES := lint test-api test-api-postgres test-bot validate stories faults nlu
+TEST_PHASES := lint audit test-api test-api-postgres test-bot validate stories faults nlu
 
-.PHONY: help run test setup env venvs migrate seed train pipeline lint test-api test-bot validate stories nlu \
+.PHONY: help run test setup env venvs migrate seed train pipeline lint audit test-api test-bot validate stories nlu \
         sms test-api-postgres retention bench bench-reports faults lock-api lock-bot clean
 
 help:
@@ -32,17 +32,20 @@ help:
 	@echo "make test   every check: lint, API tests, action tests, rasa data validate, conversation tests, fault tests,"
 	@echo "            NLU report; each phase's time is printed at the end and written to reports/test-times.md"
 	@echo "make lint   ruff and the import contracts (lint-imports); the first step of make test"
+	@echo "make audit  pip-audit over requirements/api.txt and bot.txt (skips, saying so, when offline)"
 	@echo "make bench-reports  time /reports over 100,000 stored turns (bench/reports-results.md)"
 
-.venv-api/.installed: requirements/api.txt
+# A developer's and CI's .venv-api: production's packages (api.txt) and the test tools (api-dev.txt),
+# each file checked against its hashes. A server installs requirements/api.txt alone, the same way.
+.venv-api/.installed: requirements/api.txt requirements/api-dev.txt
 	@test -x $(API)/python || $(PY311) -m venv .venv-api
-	$(API)/pip install $(PIP_QUIET) -r requirements/api.txt 2> >(grep -v "^WARNING: Location" >&2)
+	$(API)/pip install $(PIP_QUIET) --require-hashes -r requirements/api-dev.txt 2> >(grep -v "^WARNING: Location" >&2)
 	@touch $@
 
 .venv-bot/.installed: requirements/bot.txt
 	@test -n "$(PY310)" || { echo "Python 3.10.13 not found (pyenv install 3.10.13)"; exit 1; }
 	@test -x $(BOT)/python || $(PY310) -m venv .venv-bot
-	$(BOT)/pip install $(PIP_QUIET) -r requirements/bot.txt 2> >(grep -v "^WARNING: Location\|DEPRECATION" >&2)
+	$(BOT)/pip install $(PIP_QUIET) --require-hashes -r requirements/bot.txt 2> >(grep -v "^WARNING: Location\|DEPRECATION" >&2)
 	@touch $@
 
 venvs: .venv-api/.installed .venv-bot/.installed
@@ -84,6 +87,11 @@ run: setup
 lint: .venv-api/.installed
 	$(API)/ruff check .
 	$(API)/lint-imports
+
+# Known vulnerabilities in both lock files (pip-audit); one line and no failure when no vulnerability
+# service answers (an offline machine): HELPLINE_REQUIRE_AUDIT=1 makes that a failure.
+audit: .venv-api/.installed
+	$(API)/python scripts/audit.py requirements/api.txt requirements/bot.txt
 
 test-api: .venv-api/.installed
 	$(API)/python -m pytest tests/api tests/browser tests/scripts -q $(XDIST)
@@ -152,11 +160,22 @@ bench-reports: .venv-api/.installed
 faults: train .venv-api/.installed
 	$(API)/python -m pytest tests/faults -v
 
-lock-api:
-	$(API)/pip freeze --disable-pip-version-check > requirements/api.txt
+# The API's locks from requirements/api.in and api-dev.in, with every file's hash (pip-tools in its
+# own small venv inside .venv-api, so it is in neither lock). Versions already locked are kept;
+# `make lock-api LOCK_ARGS=--upgrade` moves them on.
+LOCK_FLAGS := --quiet --generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links --no-emit-trusted-host
+lock-api: .venv-api/.installed
+	@test -x .venv-api/lock/bin/pip-compile || { $(PY311) -m venv .venv-api/lock && \
+	  .venv-api/lock/bin/pip install $(PIP_QUIET) pip-tools==7.6.2; }
+	CUSTOM_COMPILE_COMMAND="make lock-api" .venv-api/lock/bin/pip-compile $(LOCK_FLAGS) $(LOCK_ARGS) -o requirements/api.txt requirements/api.in
+	CUSTOM_COMPILE_COMMAND="make lock-api" .venv-api/lock/bin/pip-compile $(LOCK_FLAGS) $(LOCK_ARGS) -o requirements/api-dev.txt requirements/api-dev.in
+	$(API)/python scripts/split_lock.py requirements/api-dev.txt requirements/api.txt
 
+# The bot's exact set (setuptools and wheel too: --require-hashes needs every package pinned), then
+# every file's hash from the indexes pip uses (scripts/hash_lock.py).
 lock-bot:
-	$(BOT)/pip freeze --disable-pip-version-check > requirements/bot.txt
+	$(BOT)/pip freeze --all --exclude pip --disable-pip-version-check > requirements/bot.txt
+	$(BOT)/python scripts/hash_lock.py requirements/bot.txt
 
 clean:
 	rm -rf models bot/pipeline .pytest_cache reports

@@ -4,6 +4,10 @@
 - `ApiUnavailable`: connection refused, timeout, or a 5xx. The caller gives the
   safe advice and keeps the unsent answers (actions/sync.py).
 - `ApiRejected`: a 4xx, with the status and the API's `detail`.
+
+It sends HELPLINE_BOT_TOKEN, which the API lets do only these calls, and only on the cases
+the conversation named in `X-Conversation-Id` opened (`for_conversation`): a case of another
+conversation is answered as one that does not exist (404).
 """
 from __future__ import annotations
 
@@ -19,7 +23,10 @@ from actions.config import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 
+#: Still sent in bodies for older APIs; the API records the caller its token proves instead.
 BOT_ACTOR = "helpline-bot"
+#: The header that names the conversation the action server speaks for (api/deps.py).
+CONVERSATION_HEADER = "X-Conversation-Id"
 
 
 class ApiUnavailable(Exception):
@@ -148,9 +155,15 @@ class HelplineApi:
     event loops or opened at import (only the TLS context, which holds no connection)."""
 
     def __init__(self, settings: Optional[Settings] = None,
-                 transport: Optional[httpx.AsyncBaseTransport] = None) -> None:
+                 transport: Optional[httpx.AsyncBaseTransport] = None,
+                 conversation_id: Optional[str] = None) -> None:
         self.settings = settings or get_settings()
         self._transport = transport
+        self.conversation_id = conversation_id or None
+
+    def for_conversation(self, conversation_id: Optional[str]) -> "HelplineApi":
+        """The same client, speaking for this conversation (Rasa's sender id)."""
+        return HelplineApi(self.settings, self._transport, conversation_id)
 
     # -- endpoints -----------------------------------------------------------------
     async def create_case(self, body: Dict[str, Any]) -> Case:
@@ -160,6 +173,7 @@ class HelplineApi:
         return Case.from_json(await self._request("PATCH", f"/api/cases/{ref}", json=body))
 
     async def get_status(self, ref: str) -> CaseStatus:
+        """A case's status, if this conversation opened it (else 404, as for an unknown ref)."""
         return CaseStatus.from_json(await self._request("GET", f"/api/cases/{ref}/status"))
 
     async def add_note(self, ref: str, note: str, actor: str = BOT_ACTOR, rating: Optional[int] = None) -> None:
@@ -185,6 +199,8 @@ class HelplineApi:
         headers = {"Accept": "application/json"}
         if self.settings.api_token:
             headers["Authorization"] = f"Bearer {self.settings.api_token}"
+        if self.conversation_id:
+            headers[CONVERSATION_HEADER] = self.conversation_id
         return httpx.AsyncClient(
             base_url=self.settings.api_url,
             headers=headers,
@@ -231,6 +247,8 @@ def _detail(response: httpx.Response) -> Any:
         return response.text
 
 
-def get_api() -> HelplineApi:
-    """The client the actions use (settings read now). Tests replace HTTP with respx."""
-    return HelplineApi()
+def get_api(conversation_id: Optional[str] = None) -> HelplineApi:
+    """The client the actions use (settings read now), for the conversation given (the tracker's
+    sender id: without it the API finds none of the conversation's cases). Tests replace HTTP
+    with respx."""
+    return HelplineApi(conversation_id=conversation_id)

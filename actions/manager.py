@@ -364,7 +364,9 @@ class ActionReferralStatus(Action):
             dispatcher.utter_message(response=n.UTTER_REASK_STATUS_REF)
             return reset
         try:
-            status = await get_api().get_status(ref)
+            # Only a case this conversation (or, by text and call, this number) opened: any other
+            # reference is "not found", so the bot never tells a visitor about someone else's case.
+            status = await get_api(tracker.sender_id).get_status(ref)
         except ApiUnavailable:
             dispatcher.utter_message(response=n.UTTER_STATUS_API_DOWN)
             return reset

@@ -395,7 +395,7 @@ class ActionSharpsOpenCase(Action):
             # an earlier case never reached the API: keep it, as a case of its own
             pending[CASES_PENDING] = [{**earlier["create"], **earlier["payload"]},
                                       *(pending.get(CASES_PENDING) or [])]
-        outbox = Outbox(api=get_api(), case_ref=None, pending=pending)
+        outbox = Outbox(api=get_api(tracker.sender_id), case_ref=None, pending=pending)
         result = await outbox.send_sharps(
             case_fields(tracker, line="sharps", kind="exposure"),
             sharps_payload(slots, conversation_phone(tracker), provisional=True),

@@ -80,7 +80,8 @@ class Outbox:
 
     @classmethod
     def from_tracker(cls, api: HelplineApi, tracker: Tracker) -> "Outbox":
-        return cls(api=api, case_ref=tracker.get_slot(n.SLOT_CASE_REF),
+        # The API lets the action server reach only the cases this conversation opened.
+        return cls(api=api.for_conversation(tracker.sender_id), case_ref=tracker.get_slot(n.SLOT_CASE_REF),
                    pending=copy.deepcopy(tracker.get_slot(n.SLOT_PENDING_SYNC) or {}))
 
     # -- what the actions call ---------------------------------------------------------

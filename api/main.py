@@ -9,11 +9,14 @@ from datetime import datetime, timezone
 from fastapi import FastAPI
 
 from api import channels, errors, web
+from api.core.body_limit import BodyLimitMiddleware
 from api.core.config import Settings, get_settings
 from api.core.db import make_engine, make_session_factory
+from api.core.file_modes import owner_only, restrict_sqlite_file, restrict_sqlite_files
 from api.core.logging import CaseRefMiddleware, configure_logging
+from api.core.security_headers import SecurityHeadersMiddleware, hsts_wanted
 from api.notifier import LogNotifier, Notifier
-from api.routes import cases, health, organisations, pages, practitioners, rota, subject_access, triage
+from api.routes import abuse, cases, health, organisations, pages, practitioners, rota, subject_access, triage
 from api.routes import metrics as metrics_route
 from api.worker import DeadlineWorker
 
@@ -28,8 +31,13 @@ def create_app(
     clock: Callable[[], datetime] = utc_now,
     notifier: Notifier | None = None,
 ) -> FastAPI:
+    # Databases, the spool and logs this process creates are the service account's alone.
+    owner_only()
     settings = settings or get_settings()
     configure_logging(settings)
+    restrict_sqlite_files(settings.database_url)
+    if settings.rasa_tracker_dialect == "sqlite":  # Rasa creates it; the API narrows it too
+        restrict_sqlite_file(settings.rasa_tracker_sqlite_path)
     engine = make_engine(settings.database_url)
     session_factory = make_session_factory(engine)
     notifier = notifier or (channels.TwilioNotifier(settings) if settings.twilio_enabled else LogNotifier())
@@ -58,7 +66,12 @@ def create_app(
     app.state.worker = worker
     errors.install(app)
     app.add_middleware(CaseRefMiddleware)
+    # Added last, so outermost: a body over its limit is refused before any route or handler
+    # reads it, and every answer (that 413 too) carries the security headers.
+    app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, hsts=hsts_wanted(settings.environment, settings.public_base_url))
     metrics_route.install(app)
-    for module in (health, triage, cases, pages, rota, organisations, practitioners, subject_access, channels, web):
+    for module in (health, triage, cases, abuse, pages, rota, organisations, practitioners, subject_access, channels,
+                   web):
         app.include_router(module.router)
     return app

@@ -112,6 +112,11 @@ class Case(Base):
     urgency: Mapped[str | None] = mapped_column(String(16), index=True)
     conversation_id: Mapped[str | None] = mapped_column(String(128), index=True)
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id", ondelete="RESTRICT"))
+    # The organisation (id) a person bound the case to: a practitioner confirming it on the case
+    # page, or the manager who made the referral on the web. Only this shows a referral to
+    # managers; organisation_id may be no more than a match of what an anonymous person typed.
+    # No database reference: adding one would make SQLite copy the whole case table (migration 0006).
+    confirmed_organisation_id: Mapped[int | None] = mapped_column(Integer, index=True)
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("practitioner.id", ondelete="RESTRICT"))
     contact: Mapped[dict[str, Any]] = mapped_column(default=dict)
     answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -124,6 +129,12 @@ class Case(Base):
     escalation_round: Mapped[int] = mapped_column(Integer, default=0)
     outcome: Mapped[str | None] = mapped_column(String(40))
     follow_up_on: Mapped[date | None] = mapped_column(Date)
+    # Who the case came from, as the door saw it (never a number the person typed): pages are
+    # grouped and abuse marks apply per source (api/services/abuse.py). None: no grouping.
+    source_key: Mapped[str | None] = mapped_column(String(160), index=True)
+    # The earlier case (id) whose page this one was attached to, instead of a ladder of its own.
+    # No database reference: adding one would make SQLite copy the case table (migration 0005).
+    grouped_with_id: Mapped[int | None] = mapped_column(Integer)
 
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -175,6 +186,25 @@ class Page(Base):
 
     case: Mapped[Case] = relationship(back_populates="pages")
     practitioner: Mapped[Practitioner | None] = relationship(lazy="joined")
+
+
+class AbuseMark(Base):
+    """A practitioner's judgement that a source is abusing the helpline: its pages are held
+    until `until` (or until lifted). Its cases are still opened, answered and queued."""
+
+    __tablename__ = "abuse_mark"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_key: Mapped[str] = mapped_column(String(160), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="RESTRICT"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    marked_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime]
+    until: Mapped[datetime] = mapped_column(index=True)
+    lifted_at: Mapped[datetime | None]
+    lifted_by: Mapped[str | None] = mapped_column(String(120))
+
+    case: Mapped[Case] = relationship(lazy="joined")
 
 
 class OutboxMessage(Base):

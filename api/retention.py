@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 
 from api.core.config import get_settings
 from api.core.db import make_engine, make_session_factory
+from api.core.file_modes import owner_only
 from api.core.logging import configure_logging
 from api.services import retention
 from api.services.tracker_store import UNAVAILABLE, TrackerStore
@@ -36,6 +37,7 @@ def main(argv: list[str] | None = None, *, clock: Callable[[], datetime] = utc_n
                         help="days after closure (default: RETENTION_DAYS_AFTER_CLOSURE)")
     parser.add_argument("--dry-run", action="store_true", help="report what would be removed, change nothing")
     args = parser.parse_args(argv)
+    owner_only()  # anything it creates (a SQLite database, logs) is the service account's alone
     settings = get_settings()
     configure_logging(settings)
     days = args.days if args.days is not None else settings.retention_days_after_closure

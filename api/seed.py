@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from api.core.config import Settings
 from api.core.db import make_engine, make_session_factory
+from api.core.file_modes import owner_only
 from api.enums import OrganisationType, PractitionerRole, ShiftTier
 from api.models import Organisation, Practitioner, RotaShift
 from api.services.accounts import seed_accounts
@@ -66,6 +67,7 @@ def seed(session: Session, *, now: datetime) -> dict[str, int]:
 
 def main() -> None:
     argparse.ArgumentParser(description=__doc__).parse_args()
+    owner_only()  # the database it may create holds people's data
     settings = Settings()
     engine = make_engine(settings.database_url)
     accounts: dict[str, tuple[str, str]] = {}

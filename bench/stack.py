@@ -45,6 +45,14 @@ def base_env() -> dict[str, str]:
     return env
 
 
+# The public doors' rate limits (api/services/door_limits.py) lifted: these stacks drive scripted
+# conversations and many clients from one address at machine speed, which is what the limits
+# stop. The limits have their own tests (tests/api/channels/test_limits.py).
+UNLIMITED_DOORS = dict.fromkeys((
+    "DOOR_LIMIT_CHAT_CONVERSATION", "DOOR_LIMIT_CHAT_CLIENT", "DOOR_LIMIT_CHAT_NEW", "DOOR_LIMIT_CHAT_HISTORY",
+    "DOOR_LIMIT_SMS_NUMBER", "DOOR_LIMIT_VOICE_NUMBER", "DOOR_LIMIT_VOICE_CALL"), "1000/second")
+
+
 def api_env(*, database_url: str, public_url: str, rasa_url: str, keys: Secrets, spool: Path,
             extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env = base_env()
@@ -53,6 +61,7 @@ def api_env(*, database_url: str, public_url: str, rasa_url: str, keys: Secrets,
         "HELPLINE_API_TOKEN": keys.api_token, "SESSION_SECRET": keys.session_secret,
         "TWILIO_AUTH_TOKEN": keys.twilio_token, "TWILIO_ACCOUNT_SID": "", "TWILIO_FROM_NUMBER": "",
         "RASA_URL": rasa_url, "LOG_LEVEL": "WARNING", "LOG_FORMAT": "json", "INBOUND_SPOOL_DIR": str(spool),
+        **UNLIMITED_DOORS,
     })
     env.update(extra or {})
     return env

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 import sys
 from typing import Any, Callable, Dict, List
 
@@ -123,6 +124,8 @@ def tune_sqlite_connections() -> None:
 
 
 def main() -> None:
+    # Rasa's SQLite tracker store holds whole conversations: owner-only, like the API's files.
+    os.umask(0o077)
     patch_action_reply_validation()
     tune_sqlite_connections()
     from rasa.__main__ import main as rasa_main

@@ -95,11 +95,19 @@ tracker_store:
   dialect: sqlite
   db: $WORK/rasa-tracker.db
 YAML
-  TOKEN=$("$BOT/python" -c 'import secrets; print(secrets.token_urlsafe(24))')
+  TOKEN=$("$BOT/python" -c 'import secrets; print(secrets.token_urlsafe(24))')       # the operator's
+  BOT_TOKEN=$("$BOT/python" -c 'import secrets; print(secrets.token_urlsafe(24))')   # the action server's
+  # The action server's token: the bot token the API below is started with; for an API given by
+  # HELPLINE_API_URL, its HELPLINE_BOT_TOKEN (or, for older settings, HELPLINE_API_TOKEN).
+  if [ -z "${HELPLINE_API_URL:-}" ]; then ACTIONS_TOKEN=$BOT_TOKEN
+  else ACTIONS_TOKEN=${HELPLINE_BOT_TOKEN:-${HELPLINE_API_TOKEN:-}}; fi
 fi
 
 start_actions() {  # HELPLINE_API_URL for this action server, log name (not waited for: wait_actions)
-  HELPLINE_API_URL=$1 HELPLINE_API_TOKEN=${HELPLINE_API_TOKEN:-$TOKEN} \
+  # Only its own settings, as under `make run` (scripts/run_with_env.py): not the operator's token
+  # the API-up pass exports below.
+  HELPLINE_API_URL=$1 HELPLINE_BOT_TOKEN=$ACTIONS_TOKEN \
+    "$BOT/python" scripts/run_with_env.py actions --env-file /dev/null -- \
     "$BOT/python" -m rasa_sdk --actions actions --port "$ACTIONS_PORT" > "$WORK/actions-$2.log" 2>&1 &
   ACTIONS_PID=$!
   PIDS+=("$ACTIONS_PID")
@@ -117,12 +125,16 @@ if [ "$LIVE" != 0 ] && [ -z "${HELPLINE_API_URL:-}" ]; then
     START_API=1
     API_PORT=$(free_port)
     # The environment wins over .env (pydantic-settings), so a developer's .env changes none of this.
-    API_ENV=(DATABASE_URL="sqlite:///$WORK/api.db" HELPLINE_API_TOKEN="$TOKEN" ENVIRONMENT=test
+    API_ENV=(DATABASE_URL="sqlite:///$WORK/api.db" HELPLINE_API_TOKEN="$TOKEN" HELPLINE_BOT_TOKEN="$BOT_TOKEN" ENVIRONMENT=test
              SESSION_SECRET="$("$BOT/python" -c 'import secrets; print(secrets.token_urlsafe(24))')"
              TWILIO_AUTH_TOKEN="$("$BOT/python" -c 'import secrets; print(secrets.token_urlsafe(24))')"
              TWILIO_ACCOUNT_SID="" TWILIO_FROM_NUMBER=""
              PUBLIC_BASE_URL="http://127.0.0.1:$API_PORT" RASA_URL="http://127.0.0.1:$RASA_PORT"
-             RASA_TIMEOUT_SECONDS="${LIVE_RASA_TIMEOUT:-30}")
+             RASA_TIMEOUT_SECONDS="${LIVE_RASA_TIMEOUT:-30}"
+             # Scripted conversations at machine speed: the public doors' rate limits lifted.
+             DOOR_LIMIT_CHAT_CONVERSATION=1000/second DOOR_LIMIT_CHAT_CLIENT=1000/second
+             DOOR_LIMIT_CHAT_NEW=1000/second DOOR_LIMIT_SMS_NUMBER=1000/second
+             DOOR_LIMIT_VOICE_NUMBER=1000/second DOOR_LIMIT_VOICE_CALL=1000/second)
     (
       export "${API_ENV[@]}"
       "$API/alembic" upgrade head > "$WORK/api-migrate.log" 2>&1

@@ -2,6 +2,10 @@
 
 `SmsAdapter` owns the channel's ids (a conversation per texter's number, HMAC'd; one per
 message when the number is withheld) and its wording (TwiML messages, Twilio's keywords).
+
+Texts from one number are limited (api/services/door_limits.py): one over the limit is stored and
+answered with the safety advice, but not relayed to the bot and opens no case. Keywords and
+acknowledgements are answered here and are not counted.
 """
 from __future__ import annotations
 
@@ -14,17 +18,17 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from starlette.concurrency import run_in_threadpool
 from twilio.twiml.messaging_response import MessagingResponse
 
-from api.channels import texts
+from api.channels import intents, texts
 from api.channels.adapter import OfflineAnswer
 from api.channels.security import TwilioParams, twilio_params
 from api.core.config import Settings
 from api.deps import SessionDep, SettingsDep
-from api.services import delivery_status, paging, relay, turn_store
+from api.services import delivery_status, door_limits, paging, relay, turn_store
+from api.services.door_limits import Check
 from api.services.identities import anonymous_conversation_id, phone_or_none, sms_conversation_id
 from api.services.messages import Inbound, Reply
 from api.services.relay import ToRelay
 from api.services.safe_answer import SAFE_ANSWER_NOT_PAGED
-from api.services.summary import case_summary
 from api.services.turn_store import Turn
 
 log = logging.getLogger("helpline.channels.sms")
@@ -86,15 +90,22 @@ class SmsAdapter:
             params = await twilio_params(request, settings)  # the form is cached: checked again, cheaply
         except HTTPException:
             return None
-        return read(params, settings, now)
+        inbound = read(params, settings, now)
+        if prepared_reply(inbound) is not None or texts.ack_ref(inbound.text):
+            return inbound
+        limits = door_limits.of(request.app.state, settings)
+        rule = await run_in_threadpool(limits.over, [number_check(inbound)])
+        return replace(inbound, details={**inbound.details, "throttled": rule}) if rule else inbound
 
     def offline(self, inbound: Inbound) -> OfflineAnswer:
         prepared = prepared_reply(inbound)
         if prepared is not None:
             return OfflineAnswer(replies=prepared, needs_case=False)
         # An acknowledgement cannot be checked without the database: the page carries on
-        # climbing, the practitioner is told the safe answer, and no case is opened for it.
-        return OfflineAnswer(replies=[Reply(SAFE_ANSWER_NOT_PAGED)], needs_case=not texts.ack_ref(inbound.text))
+        # climbing, the practitioner is told the safe answer, and no case is opened for it;
+        # nor for a text over the limit.
+        return OfflineAnswer(replies=[Reply(SAFE_ANSWER_NOT_PAGED)],
+                             needs_case=not (texts.ack_ref(inbound.text) or inbound.details.get("throttled")))
 
     def render_offline(self, inbound: Inbound, answer: OfflineAnswer) -> Response:
         return render(answer.replies)
@@ -103,12 +114,13 @@ class SmsAdapter:
 ADAPTER = SmsAdapter()
 
 
+def number_check(inbound: Inbound) -> Check:
+    return Check("sms_number", door_limits.phone_key(inbound.conversation_id, inbound.phone))
+
+
 def _ack_text(page, now) -> str:
-    case = page.case
-    callback = (case.contact or {}).get("phone")
-    parts = [f"Acknowledged {case.ref} ({case.urgency or 'urgency not set'}).", case_summary(case, now=now)]
-    parts.append(f"Call back: {callback}." if callback else "No call-back number yet: see the case.")
-    return " ".join(parts)
+    """Names the page acknowledged ("Page 12 for SH-000123 acknowledged ...")."""
+    return paging.ack_reply_text(page, now=now)
 
 
 @router.post("/sms")
@@ -146,20 +158,29 @@ def _receive(inbound: Inbound, request: Request, session, settings) -> Response 
     ref = texts.ack_ref(inbound.text)
     if prepared is not None:
         return turn_store.answer(session, turn, prepared, now=now)
-    if ref and inbound.phone and (
-            page := paging.acknowledge_by_reply(session, ref=ref, from_number=inbound.phone, now=now)):
-        # Only the paged practitioner, from their registered number, gets here.
-        return turn_store.answer(session, turn, [Reply(_ack_text(page, now))], now=now,
-                                 details={"ack": ref, "page_id": page.id})
-    if ref:
-        session.rollback()  # not theirs to acknowledge: an ordinary message to the bot
+    if ref and inbound.phone:
+        ack = paging.ack_by_reply(session, ref=ref, from_number=inbound.phone, now=now)
+        if ack.page is not None:
+            # Only an active practitioner holding a live page of the case, from their registered number.
+            return turn_store.answer(session, turn, [Reply(ack.text)], now=now,
+                                     details={"ack": ref, "page_id": ack.page.id})
+        session.rollback()
+        # The same neutral answer whatever the reason: nothing about the case or the number.
+        return turn_store.answer(session, turn, [Reply(ack.text)], now=now, details={"ack_refused": True})
+    if rule := door_limits.of(request.app.state, settings).over([number_check(inbound)]):
+        return door_limits.answer(session, turn, rule=rule, now=now)
     buttons = turn_store.last_buttons(session, inbound.conversation_id, before_id=turn.inbound.id)
     chosen = texts.pick(buttons, texts.choice_number(inbound.text))
     if chosen:
         turn.inbound.details = {**(turn.inbound.details or {}), "choice": chosen.as_dict()}
         session.commit()
-        inbound = replace(inbound, message=chosen.payload)
-    return ToRelay(turn, inbound)
+        return ToRelay(turn, replace(inbound, message=chosen.payload))
+    # A text that starts with "/" reaches Rasa as an intent only if it is an offered button's payload.
+    message, refused = intents.vetted(inbound.text, None, buttons)
+    if refused:
+        turn.inbound.details = {**(turn.inbound.details or {}), "payload_refused": True}
+        session.commit()
+    return ToRelay(turn, replace(inbound, message=message))
 
 
 @router.post("/status")

@@ -33,7 +33,8 @@ from api.channels.security import TwilioParams, twilio_params
 from api.channels.voice_twiml import GOODBYE_AFTER, SILENCE_TEXT, XML, CallState, Voice
 from api.core.config import Settings, get_settings
 from api.deps import SessionDep, SettingsDep
-from api.services import call_transfer, paging, relay, turn_store
+from api.services import call_transfer, door_limits, paging, relay, turn_store
+from api.services.door_limits import Check
 from api.services.identities import phone_or_none, sms_conversation_id
 from api.services.messages import Button, Inbound, Reply
 from api.services.relay import ToRelay
@@ -155,6 +156,10 @@ async def _voice_turn(request: Request, session: Session, settings: Settings, pa
     step = await run_in_threadpool(partial(_receive, session, settings, clock, inbound))
     if isinstance(step, Response):
         return step
+    if isinstance(step, ToRelay):
+        limits = door_limits.of(request.app.state, settings)
+        if limited := await run_in_threadpool(partial(_over_limit, session, settings, limits, step, state, clock())):
+            return limited
     turn = await relay.relay_if_needed(session, step, settings=settings, clock=clock)
     return await run_in_threadpool(partial(_respond, session, settings, turn, params, now=clock(), state=state))
 
@@ -184,6 +189,26 @@ def _receive(session: Session, settings: Settings, clock: Callable[[], datetime]
             session.commit()
             inbound = replace(inbound, message=chosen.payload)
     return ToRelay(turn, inbound)
+
+
+def _over_limit(session: Session, settings: Settings, limits: door_limits.DoorLimits, step: ToRelay,
+                state: CallState, now: datetime) -> Response | None:
+    """Calls from one number, and answers within one call, are limited (api/services/door_limits.py):
+    over a limit the caller hears the safety advice and the call ends; nothing is relayed, no case."""
+    inbound = step.inbound
+    checks = [Check("voice_call", inbound.details.get("call_sid") or inbound.conversation_id)]
+    if state.turn == 0:
+        checks.insert(0, Check("voice_number", door_limits.phone_key(inbound.conversation_id, inbound.phone)))
+    rule = limits.over(checks)
+    if rule is None:
+        return None
+    turn = door_limits.answer(session, step.turn, rule=rule, now=now, text=door_limits.THROTTLED_SPOKEN)
+    response = VoiceResponse()
+    Voice(settings).say(response, door_limits.THROTTLED_SPOKEN)
+    response.hangup()
+    body = str(response)
+    turn_store.remember_response(session, turn, "twiml", body)
+    return Response(body, media_type=XML)
 
 
 def _respond(session: Session, settings: Settings, turn: Turn, params: dict[str, str], *, now: datetime,

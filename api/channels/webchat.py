@@ -2,15 +2,23 @@
 GET /chat/history (this conversation's turns and outcome, for a reload).
 
 No login: a signed session cookie (itsdangerous, SESSION_SECRET) holds only a random
-conversation id. The page is served by the API, so it is same-origin and not under /api/.
+conversation id; a missing, forged, tampered or expired cookie starts a new conversation, never
+someone else's. The page is served by the API, so it is same-origin and not under /api/.
 Every answer carries the conversation's case as a confirmation panel (api/channels/outcome.py),
 read from the database: only a case whose conversation_id is the cookie's conversation.
+
+Open to anyone, so limited (api/services/door_limits.py): messages per conversation, messages per
+client address, and new conversations per client address (a POST without a cookie is one). A
+message over a limit is stored and answered with the safety advice, not relayed, no case. A
+button's payload reaches Rasa only if the bot offered that button (api/channels/intents.py).
 """
 from __future__ import annotations
 
 import json
 import re
 import secrets
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -24,14 +32,18 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from api.channels import intents
 from api.channels import outcome as outcome_panel
 from api.channels.adapter import OfflineAnswer
 from api.core.config import Settings
 from api.deps import SessionDep, SettingsDep
 from api.enums import TurnStatus
 from api.models import Case
-from api.services import cases, relay, turn_store
-from api.services.messages import Inbound, Reply
+from api.services import cases, door_limits, relay, turn_store
+from api.services.abuse import CLIENT_DETAIL
+from api.services.door_limits import Check, DoorLimits
+from api.services.identities import web_client_id
+from api.services.messages import Button, Inbound, Reply
 from api.services.paging import callback_deadline
 from api.services.relay import ToRelay
 from api.services.safe_answer import SAFE_ANSWER_NOT_PAGED
@@ -60,6 +72,7 @@ START_CHOICES = [
     {"title": "I've had a needlestick, cut, bite or splash", "payload": "/choose_sharps_line"},
     {"title": "I'm a manager with a question", "payload": "/choose_manager_line"},
 ]
+START_BUTTONS = tuple(Button(**choice) for choice in START_CHOICES)
 
 
 class ChatIn(BaseModel):
@@ -71,11 +84,53 @@ class ChatIn(BaseModel):
 def read(settings: Settings, cookie: str | None, *, text: str, payload: str | None, client_id: str | None,
          now: datetime) -> Inbound:
     """One chat message as an Inbound: the cookie's conversation (a new one without a valid
-    cookie), the button's payload as what Rasa is sent, the client's id for retries."""
+    cookie), the button's payload kept (what Rasa is sent is decided once the turn is stored:
+    `vet`), the client's id for retries."""
     cid = conversation(settings, cookie) or f"web-{secrets.token_hex(16)}"
     return Inbound(channel="web", conversation_id=cid, text=text, received_at=now,
-                   provider_sid=f"web:{cid}:{client_id}" if client_id else None, message=payload,
+                   provider_sid=f"web:{cid}:{client_id}" if client_id else None,
                    details={"payload": payload} if payload else {})
+
+
+def client_address(request: Request, settings: Settings) -> str:
+    """The client's address (X-Forwarded-For only from a trusted proxy: TRUSTED_PROXIES)."""
+    return door_limits.client_address(request.client.host if request.client else None,
+                                      request.headers.get("x-forwarded-for"), settings.trusted_proxy_networks)
+
+
+def checks(session: Session, turn: turn_store.Turn, client: str) -> list[Check]:
+    """The limits a new turn counts against: its conversation, its client, and (the conversation's
+    first message that would reach the bot) new conversations from its client."""
+    cid = turn.inbound.conversation_id
+    found = [Check("chat_conversation", cid), Check("chat_client", client)]
+    if not door_limits.established(session, cid, before_id=turn.inbound.id):
+        found.append(Check("chat_new", client))
+    return found
+
+
+def vet(session: Session, turn: turn_store.Turn, inbound: Inbound) -> Inbound:
+    """What Rasa is sent: the payload only if the bot's last answer offered it (the start choices
+    before the bot has answered), else the person's words (intents.vetted)."""
+    offered = turn_store.last_buttons(session, inbound.conversation_id, before_id=turn.inbound.id)
+    if not offered and not turn_store.last_replies(session, inbound.conversation_id, before_id=turn.inbound.id):
+        offered = START_BUTTONS
+    message, refused = intents.vetted(inbound.text, inbound.details.get("payload"), offered)
+    if refused:
+        turn.inbound.details = {**(turn.inbound.details or {}), "payload_refused": True}
+        session.commit()
+    return replace(inbound, message=message)
+
+
+def receive(session: Session, settings: Settings, limits: DoorLimits, client: str,
+            clock: Callable[[], datetime], inbound: Inbound) -> turn_store.Turn | ToRelay:
+    """Store the turn; a retry gets the first request's answer, a turn over a limit the safety
+    advice (door_limits.answer); otherwise what to relay."""
+    turn = turn_store.start_turn(session, inbound)
+    if not turn.new:
+        return relay.settle(session, turn, settings=settings, clock=clock, phone=None)
+    if rule := limits.over(checks(session, turn, client)):
+        return door_limits.answer(session, turn, rule=rule, now=clock())
+    return ToRelay(turn, vet(session, turn, inbound))
 
 
 def render(replies: list[Reply], *, status: str, outcome: dict[str, Any] | None) -> dict[str, Any]:
@@ -101,11 +156,17 @@ class WebChatAdapter:
             return None
         client_id = body.get("client_id") if isinstance(body.get("client_id"), str) else None
         payload = body.get("payload") if isinstance(body.get("payload"), str) else None
-        return read(settings, request.cookies.get(COOKIE), text=text, payload=payload and payload[:500],
-                    client_id=client_id[:40] if client_id else None, now=now)
+        inbound = read(settings, request.cookies.get(COOKIE), text=text, payload=payload and payload[:500],
+                       client_id=client_id[:40] if client_id else None, now=now)
+        # With no database nothing says whether the conversation is new: its own count and its client's.
+        limits = door_limits.of(request.app.state, settings)
+        rule = await run_in_threadpool(limits.over, [Check("chat_conversation", inbound.conversation_id),
+                                                     Check("chat_client", client_address(request, settings))])
+        return replace(inbound, details={**inbound.details, "throttled": rule}) if rule else inbound
 
     def offline(self, inbound: Inbound) -> OfflineAnswer:
-        return OfflineAnswer(replies=[Reply(SAFE_ANSWER_NOT_PAGED)])
+        # Over a limit: the same answer, kept, but the spool opens no case for it when the database is back.
+        return OfflineAnswer(replies=[Reply(SAFE_ANSWER_NOT_PAGED)], needs_case=not inbound.details.get("throttled"))
 
     def render_offline(self, inbound: Inbound, answer: OfflineAnswer) -> Response:
         return JSONResponse(render(answer.replies, status=TurnStatus.safe_answer, outcome=None),
@@ -158,25 +219,31 @@ async def chat_message(body: ChatIn, request: Request, response: Response, sessi
     thread (the API needs those to answer the action server, which Rasa is waiting on)."""
     clock = request.app.state.clock
     inbound = read(settings, oh_chat, text=body.text, payload=body.payload, client_id=body.client_id, now=clock())
+    address = client_address(request, settings)
+    # The client, pseudonymous, on the turn: cases from one address are one source for page grouping.
+    inbound = replace(inbound, details={**inbound.details,
+                                        CLIENT_DETAIL: web_client_id(settings.session_secret, address)})
     cid = inbound.conversation_id
     _set_cookie(response, settings, cid)
     response.headers["Cache-Control"] = "no-store"
-    turn = await run_in_threadpool(partial(turn_store.start_turn, session, inbound))
-    if turn.new:
-        turn = await relay.relay_async(session, ToRelay(turn, inbound), settings=settings, clock=clock)
-    else:
-        turn = await run_in_threadpool(partial(relay.settle, session, turn, settings=settings, clock=clock,
-                                               phone=None))
+    limits = door_limits.of(request.app.state, settings)
+    step = await run_in_threadpool(partial(receive, session, settings, limits, address, clock, inbound))
+    turn = await relay.relay_if_needed(session, step, settings=settings, clock=clock)
     found = await run_in_threadpool(partial(conversation_outcome, session, cid, turn.case_ref, clock()))
     return render(turn.replies, status=turn.status, outcome=found)
 
 
-@router.get("/chat/history")
+@router.get("/chat/history", response_model=None)
 def chat_history(request: Request, response: Response, session: SessionDep, settings: SettingsDep,
-                 oh_chat: Annotated[str | None, Cookie()] = None) -> dict[str, Any]:
+                 oh_chat: Annotated[str | None, Cookie()] = None) -> dict[str, Any] | JSONResponse:
     """The cookie's conversation only (nothing to name or guess: no parameters), newest
-    HISTORY_TURNS turns; a missing, forged or expired cookie gets an empty history."""
+    HISTORY_TURNS turns; a missing, forged or expired cookie gets an empty history. Reads from one
+    client address are limited: a reload needs one, a script hammering the database gets 429."""
     response.headers["Cache-Control"] = "no-store"
+    limits = door_limits.of(request.app.state, settings)
+    if limits.over([Check("chat_history", client_address(request, settings))]):
+        return JSONResponse({"detail": "too many requests: wait a minute and reload"}, status_code=429,
+                            headers={"Retry-After": "60", "Cache-Control": "no-store"})
     cid = conversation(settings, oh_chat)
     if cid is None:
         return {"turns": [], "truncated": False, "case_ref": None}

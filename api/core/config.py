@@ -1,14 +1,20 @@
 """Settings from the environment (and `.env`), validated once at start-up."""
 from __future__ import annotations
 
+import ipaddress
 import logging
 import warnings
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import quote
 
-from pydantic import Field, field_validator, model_validator
+from limits import parse as parse_rate
+from limits import parse_many
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from api.core import secret_rules
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +33,11 @@ class Settings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8000"
 
     # Secrets: no usable defaults. `make run` writes fresh development values into .env.
-    helpline_api_token: str = ""
+    helpline_api_token: str = ""   # the operator's token: everything the API offers
+    # Least privilege (issue #15): the action server's token may only do what the bot needs, and
+    # Prometheus's only read /metrics.
+    helpline_bot_token: str = ""
+    metrics_token: str = ""
     session_secret: str = ""
     twilio_auth_token: str = ""
     twilio_account_sid: str = ""
@@ -63,11 +73,33 @@ class Settings(BaseSettings):
     # `sending` this long was taken by a process that died while sending.
     stale_turn_seconds: float = Field(120, gt=0)
     sending_lease_seconds: float = Field(120, gt=0)
+    # Pages that cannot be abused (issue #15; api/domain/page_gate.py): cases from one source (a
+    # phone number, a web chat conversation or client) that would page within this window attach
+    # to the first case's page instead of starting a ladder each; a source a practitioner marks as
+    # abuse has its pages held this long (an emergency or a crisis still pages, once per window).
+    page_group_window_seconds: float = Field(1800, gt=0)
+    abuse_silence_seconds: float = Field(86400, gt=0)
     timezone: str = "Europe/London"
 
     log_level: str = "INFO"
     # json (one object per line, for log shippers) or text. Unset: text in development, json elsewhere.
     log_format: Literal["json", "text"] | None = None
+
+    # Sign-in throttling (issue #15; api/web/throttle.py): failed sign-ins one client address may
+    # make in a moving window (a `limits` rate, e.g. "20/15minutes") before /login answers 429
+    # without checking passwords. Counted in the door limits' store, by their client address rule.
+    sign_in_ip_limit: str = "20/15minutes"
+
+    @field_validator("sign_in_ip_limit")
+    @classmethod
+    def _sign_in_rate(cls, value: str) -> str:
+        try:
+            rate = parse_rate(value)
+        except ValueError:
+            rate = None
+        if rate is None or rate.amount < 1:
+            raise ValueError(f"SIGN_IN_IP_LIMIT '{value}' is not a rate such as '20/15minutes'")
+        return value
 
     # Privacy housekeeping (api/services/retention.py): personal details and transcripts of a
     # case are removed this many days after it was closed (548 days, about 18 months).
@@ -87,6 +119,72 @@ class Settings(BaseSettings):
     # Rasa's own variable for a PostgreSQL schema other than the default (search_path).
     postgresql_schema: str = ""
 
+    # Abuse-resistant public doors (issue #15; api/services/door_limits.py): how fast one client may
+    # reach the bot through the web chat, SMS and voice. A message over a limit is still stored and
+    # answered with the safety advice (first aid, emergency department, 999, the crisis numbers),
+    # but it is not relayed to Rasa and opens no case, so it pages nobody. Rates in the `limits`
+    # notation ("2/5seconds"), several joined by commas, each a moving window. Within one
+    # conversation the limits are far above a person's pace: a message not relayed is a fact the bot
+    # never hears, and one conversation is one case, so it cannot multiply pages. What multiplies
+    # pages is new conversations (limited per address here) and repeated cases (paging's grouping).
+    door_limit_chat_conversation: str = "20/minute,200/hour"  # messages in one web chat conversation
+    door_limit_chat_client: str = "60/minute,600/hour"  # messages from one client address (a hospital's NAT is one)
+    door_limit_chat_new: str = "3/minute,30/hour"  # new web chat conversations from one client address
+    door_limit_chat_history: str = "30/minute,300/hour"  # history reads from one client address (over: 429)
+    door_limit_sms_number: str = "20/minute,200/hour"  # texts from one number
+    door_limit_voice_number: str = "3/5minutes,10/hour"  # calls from one number
+    door_limit_voice_call: str = "30/minute"  # answers within one call (each is spoken: a person is far slower)
+    # Where the counts live: a `limits` storage URI; empty is Redis when RASA_LOCK_REDIS_HOST is set
+    # (the scaled set-up's, so every API process shares the counts), else this process's memory.
+    door_limit_storage_uri: str = ""
+    rasa_lock_redis_host: str = ""
+    rasa_lock_redis_port: str = "6379"
+    rasa_lock_redis_password: str = ""
+    rasa_lock_redis_db: str = "1"
+    # Reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For names the
+    # client; from any other peer the header is ignored. Empty: trust none.
+    trusted_proxies: str = ""
+
+    @field_validator("door_limit_chat_conversation", "door_limit_chat_client", "door_limit_chat_new",
+                     "door_limit_chat_history", "door_limit_sms_number", "door_limit_voice_number",
+                     "door_limit_voice_call")
+    @classmethod
+    def _door_rates(cls, value: str, info: ValidationInfo) -> str:
+        try:
+            rates = parse_many(value)
+        except ValueError:
+            rates = []
+        if not rates or any(rate.amount < 1 for rate in rates):
+            raise ValueError(f"{(info.field_name or '').upper()} '{value}' is not a rate such as '2/5seconds' "
+                             "(several joined by commas)")
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise ValueError(f"TRUSTED_PROXIES: '{part}' is not an address or network") from None
+        return value
+
+    @property
+    def door_limit_storage(self) -> str:
+        """The storage URI the door limits use (see door_limit_storage_uri)."""
+        if self.door_limit_storage_uri:
+            return self.door_limit_storage_uri
+        if self.rasa_lock_redis_host:
+            auth = f":{quote(self.rasa_lock_redis_password, safe='')}@" if self.rasa_lock_redis_password else ""
+            return (f"redis://{auth}{self.rasa_lock_redis_host}:{self.rasa_lock_redis_port or '6379'}"
+                    f"/{self.rasa_lock_redis_db or '0'}")
+        return "memory://"
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(ipaddress.ip_network(p.strip(), strict=False) for p in self.trusted_proxies.split(",")
+                     if p.strip())
+
     @field_validator("rasa_tracker_dialect", mode="before")
     @classmethod
     def _tracker_dialect(cls, value: object) -> object:
@@ -103,6 +201,12 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> "Settings":
+        if self.environment == "production":
+            # Production refuses to start rather than serve anything with a guessable secret.
+            problems = production_secret_problems(self, secret_rules.published(REPO_ROOT))
+            if problems:
+                raise ValueError("unsafe secrets for production: " + "; ".join(problems))
+            return self
         required = {
             "HELPLINE_API_TOKEN": self.helpline_api_token,
             "SESSION_SECRET": self.session_secret,
@@ -111,10 +215,7 @@ class Settings(BaseSettings):
             required["TWILIO_AUTH_TOKEN"] = self.twilio_auth_token
         weak = [name for name, value in required.items() if value.lower() in PLACEHOLDERS or len(value) < 16]
         if weak:
-            message = f"missing or placeholder secrets: {', '.join(sorted(weak))}"
-            if self.environment == "production":
-                raise ValueError(message)
-            warnings.warn(message, stacklevel=2)
+            warnings.warn(f"missing or placeholder secrets: {', '.join(sorted(weak))}", stacklevel=2)
         return self
 
     @property
@@ -133,6 +234,36 @@ class Settings(BaseSettings):
 
     def ack_seconds(self, urgency: str) -> float:
         return self.ack_seconds_emergency if urgency == "emergency" else self.ack_seconds_urgent
+
+
+# Production secrets (issue #15; the rules are in api/core/secret_rules.py). TWILIO_AUTH_TOKEN
+# verifies every Twilio webhook and those routes are always served, so it is required whether or
+# not an account is set to send texts. The bot's and Prometheus's tokens may be left empty (their
+# doors then stay shut) but never weak, and no two secrets may share a value: one leaked token must
+# not open another's door.
+# The action server never falls back to the operator's token in production (actions/config.py),
+# so without HELPLINE_BOT_TOKEN the bot could not open a case: required.
+SECRETS_REQUIRED_IN_PRODUCTION = ("HELPLINE_API_TOKEN", "HELPLINE_BOT_TOKEN", "SESSION_SECRET", "TWILIO_AUTH_TOKEN")
+SECRETS_OPTIONAL_IN_PRODUCTION = ("METRICS_TOKEN",)
+
+
+def production_secret_problems(settings: Settings, examples: secret_rules.Published) -> list[str]:
+    """Each secret that production must refuse, with why (never the value)."""
+    problems: list[str] = []
+    seen: dict[str, str] = {}
+    for name in SECRETS_REQUIRED_IN_PRODUCTION + SECRETS_OPTIONAL_IN_PRODUCTION:
+        value = getattr(settings, name.lower())
+        if not value and name in SECRETS_OPTIONAL_IN_PRODUCTION:
+            continue
+        reason = secret_rules.weakness(value, examples, PLACEHOLDERS)
+        if reason == "missing" and name == "TWILIO_AUTH_TOKEN":
+            reason = "missing (it verifies every Twilio webhook, and those are always served)"
+        if reason:
+            problems.append(f"{name} is {reason}")
+        if value and value in seen:
+            problems.append(f"{name} has the same value as {seen[value]}: each secret must be its own")
+        seen.setdefault(value, name)
+    return problems
 
 
 @lru_cache

@@ -5,8 +5,11 @@ from alembic import context
 
 from api.core.config import Settings
 from api.core.db import make_engine
+from api.core.file_modes import owner_only
 from api.models import Base
 
+# `make migrate` creates the SQLite database: owner-only from its first byte.
+owner_only()
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):
     fileConfig(config.config_file_name, disable_existing_loggers=False)

@@ -7,11 +7,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 from prometheus_fastapi_instrumentator import Instrumentator
 
 from api.core.metrics import DatabaseCollector
-from api.deps import require_token
+from api.deps import allow
 
 
 def install(app: FastAPI) -> None:
-    """HTTP instrumentation, the scrape-time gauges and the protected /metrics route."""
+    """HTTP instrumentation, the scrape-time gauges and /metrics, for the metrics token (METRICS_TOKEN,
+    which reads nothing else) or the operator's."""
     registry = CollectorRegistry(auto_describe=False)
     Instrumentator(registry=registry, excluded_handlers=["/metrics"], should_group_status_codes=False,
                    should_ignore_untemplated=True).instrument(app)
@@ -20,7 +21,7 @@ def install(app: FastAPI) -> None:
 
     router = APIRouter(include_in_schema=False)
 
-    @router.get("/metrics", dependencies=[Depends(require_token)])
+    @router.get("/metrics", dependencies=[Depends(allow("operator", "metrics"))])
     def metrics(request: Request) -> Response:
         body = generate_latest(REGISTRY) + generate_latest(request.app.state.metrics_registry)
         return Response(body, media_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})

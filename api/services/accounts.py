@@ -1,11 +1,13 @@
 """Dashboard accounts: argon2 passwords, sign-in with lock-out, the sign-in audit, demo accounts.
 
 Every function takes `now` and leaves its changes in the caller's session; the caller commits,
-so an audit row always commits with the change it records.
+so an audit row always commits with the change it records. The one exception is the attempt
+that `authenticate` counts before it checks a password: that is committed at once (see there).
 """
 from __future__ import annotations
 
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -13,7 +15,7 @@ from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select
+from sqlalchemy import and_, case, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from api.models import Organisation, Practitioner, UserAccount, UserEvent
@@ -21,6 +23,9 @@ from api.models import Organisation, Practitioner, UserAccount, UserEvent
 MAX_FAILED_SIGN_INS = 5
 LOCK_MINUTES = 15
 MIN_PASSWORD_LENGTH = 12
+# Each argon2 check takes 64 MiB and most of a core: a burst of sign-ins (one per threadpool
+# thread) queues here instead of taking gigabytes at once.
+HASHES_AT_ONCE = 4
 
 
 class Role(StrEnum):
@@ -37,6 +42,8 @@ ROLE_LABELS = {
     Role.manager: "Manager",
 }
 # Who may do what. The web routes check these; nothing else decides access.
+# STAFF read the rota. Only CLINICAL staff see clinical content (the queue, case pages with their
+# transcripts, reports): an admin keeps the rota and the accounts, and is refused those pages.
 STAFF = frozenset({Role.practitioner, Role.clinical_lead, Role.admin})
 CLINICAL = frozenset({Role.practitioner, Role.clinical_lead})
 ROTA_EDITORS = frozenset({Role.clinical_lead, Role.admin})
@@ -48,11 +55,15 @@ class EventType(StrEnum):
     locked_out = "locked_out"  # this failure locked the account
     refused_locked = "sign_in_refused_locked"
     refused_inactive = "sign_in_refused_inactive"
+    throttled = "sign_in_throttled"  # too many failures from the address: no password checked
     signed_out = "signed_out"
 
 
 class AccountError(ValueError):
     pass
+
+
+_hash_slots = threading.BoundedSemaphore(HASHES_AT_ONCE)
 
 
 @lru_cache(maxsize=1)
@@ -62,21 +73,30 @@ def _hasher() -> PasswordHasher:
 
 @lru_cache(maxsize=1)
 def _dummy_hash() -> str:
-    # Verified against when the email is unknown, so both paths take the same time.
-    return _hasher().hash(secrets.token_urlsafe(16))
+    # Verified against when the email is unknown or the account locked, so every refusal takes
+    # the time of a real check and the response time does not tell which accounts exist.
+    return _hash(secrets.token_urlsafe(16))
+
+
+def _hash(password: str) -> str:
+    with _hash_slots:
+        return _hasher().hash(password)
 
 
 def hash_password(password: str) -> str:
+    """Blocking (tens of milliseconds): call it from a sync route (the threadpool), never from async code."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
-    return _hasher().hash(password)
+    return _hash(password)
 
 
 def verify_password(password_hash: str, password: str) -> bool:
-    try:
-        return _hasher().verify(password_hash, password)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return False
+    """Blocking, like hash_password."""
+    with _hash_slots:
+        try:
+            return _hasher().verify(password_hash, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
 
 
 def normalise_email(email: str) -> str:
@@ -123,11 +143,41 @@ class SignIn:
         return self.user is not None and self.event == EventType.signed_in
 
 
+def _count_attempt(session: Session, user_id: int, *, now: datetime) -> tuple[int, datetime | None] | None:
+    """Count one sign-in attempt against the account, before its password is checked, and lock it
+    when this is attempt MAX_FAILED_SIGN_INS: one conditional UPDATE, so parallel attempts each
+    get their own number and exactly one of them locks. None when the account is locked now
+    (nothing counted: attempts during a lock never lengthen it, and it ends by time alone).
+
+    Returns (this attempt's number, the lock it set or None). A lock that has run out starts
+    the count again at 1.
+    """
+    locked_until = UserAccount.locked_until
+    lapsed = and_(locked_until.is_not(None), locked_until <= now)
+    attempt = case((lapsed, 1), else_=func.coalesce(UserAccount.failed_logins, 0) + 1)
+    lock_end = literal(now + timedelta(minutes=LOCK_MINUTES), locked_until.type)
+    row = session.execute(
+        update(UserAccount)
+        .where(UserAccount.id == user_id, or_(locked_until.is_(None), locked_until <= now))
+        .values(failed_logins=attempt,
+                locked_until=case((attempt >= MAX_FAILED_SIGN_INS, lock_end), else_=literal(None, locked_until.type)))
+        .returning(UserAccount.failed_logins, UserAccount.locked_until)
+        .execution_options(synchronize_session=False)
+    ).one_or_none()
+    return None if row is None else (row[0], row[1])
+
+
 def authenticate(
     session: Session, *, email: str, password: str, now: datetime, ip: str | None = None,
     user_agent: str | None = None,
 ) -> SignIn:
-    """Check a sign-in, count failures, lock after MAX_FAILED_SIGN_INS, and audit the attempt."""
+    """Check a sign-in, lock after MAX_FAILED_SIGN_INS attempts in a row, and audit the attempt.
+
+    The attempt is counted (and the lock set) before the password is checked, and committed at
+    once, so twenty attempts sent together are numbered 1 to 20: the fifth locks the account and
+    the rest are refused without a password check. A right password then clears the count. Blocking
+    (argon2): call it from a sync route, which runs in the threadpool, off the event loop.
+    """
     typed = normalise_email(email)
     user = session.scalar(select(UserAccount).where(UserAccount.email == typed))
     audit = {"email": typed, "now": now, "user": user, "ip": ip, "user_agent": user_agent}
@@ -135,26 +185,31 @@ def authenticate(
         verify_password(_dummy_hash(), password)
         record_event(session, type=EventType.failed, details={"reason": "unknown account"}, **audit)
         return SignIn(None, EventType.failed)
-    if user.locked_until is not None and user.locked_until > now:
-        record_event(session, type=EventType.refused_locked, details={"locked_until": user.locked_until.isoformat()},
-                     **audit)
+    counted = _count_attempt(session, user.id, now=now)
+    session.commit()  # the count must be seen by every parallel attempt before this one's slow check
+    if counted is None:
+        verify_password(_dummy_hash(), password)
+        session.refresh(user)
+        record_event(session, type=EventType.refused_locked,
+                     details={"locked_until": user.locked_until.isoformat() if user.locked_until else None}, **audit)
         return SignIn(None, EventType.refused_locked, user.locked_until)
+    attempt, locked_until = counted
     if not verify_password(user.password_hash, password):
-        user.failed_logins = (user.failed_logins or 0) + 1
-        if user.failed_logins >= MAX_FAILED_SIGN_INS:
-            user.locked_until = now + timedelta(minutes=LOCK_MINUTES)
+        if locked_until is not None:
             record_event(session, type=EventType.locked_out,
-                         details={"failed": user.failed_logins, "locked_until": user.locked_until.isoformat()}, **audit)
-            user.failed_logins = 0
-            return SignIn(None, EventType.locked_out, user.locked_until)
-        record_event(session, type=EventType.failed, details={"reason": "wrong password", "failed": user.failed_logins},
+                         details={"failed": attempt, "locked_until": locked_until.isoformat()}, **audit)
+            return SignIn(None, EventType.locked_out, locked_until)
+        record_event(session, type=EventType.failed, details={"reason": "wrong password", "failed": attempt},
                      **audit)
         return SignIn(None, EventType.failed)
+    session.refresh(user)
     if not user.active:
         record_event(session, type=EventType.refused_inactive, **audit)
         return SignIn(None, EventType.refused_inactive)
     if _hasher().check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher().hash(password)
+        user.password_hash = _hash(password)
+    # An attempt counted before this one was checked may have locked the account meanwhile; this
+    # one began before the lock and knew the password, so it clears it.
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now

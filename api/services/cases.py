@@ -17,8 +17,8 @@ from api.core.config import Settings
 from api.domain.case_kinds import kind_for
 from api.domain.case_lifecycle import OPEN_STATUSES
 from api.enums import CaseKind, CaseStatus, Line, PageStatus, Urgency
-from api.models import Case, Organisation
-from api.services import audit, directory, outbox, paging, refs
+from api.models import AbuseMark, Case, Organisation
+from api.services import abuse, audit, directory, outbox, paging, refs
 from api.services.decisions import decide, is_escalating
 from api.triage import URGENCY_ORDER, raise_only
 
@@ -105,6 +105,7 @@ def create(
     case = Case(
         ref=refs.next_ref(session, line), line=line, kind=kind, channel=data.get("channel") or "api",
         status=CaseStatus.open, conversation_id=data.get("conversation_id"),
+        source_key=abuse.source_key_for(session, data.get("conversation_id")),
         organisation=org, contact=_contact(data.get("contact")), answers=data.get("answers") or {},
         summary=data.get("summary"), provisional=bool(data.get("provisional")),
         created_at=now, updated_at=now,
@@ -295,6 +296,41 @@ def change_status(session: Session, case: Case, *, status: str, actor: str, now:
         case.outcome = outcome
         paging.supersede_active(session, case, now=now, why="case closed")
     return case
+
+
+def mark_abuse(session: Session, case: Case, *, reason: str, actor: str, now: datetime,
+               settings: Settings) -> AbuseMark:
+    """A practitioner judged this case abuse: pages from its source are held for
+    ABUSE_SILENCE_SECONDS (api/domain/page_gate.py: an emergency or a crisis still pages, once
+    per window). This case's own ladder stops too: the person marking it has seen it, which is
+    what a page asks for. Raises abuse.NoSource for a case opened without a conversation."""
+    entry = abuse.mark(session, case, reason=reason, actor=actor, now=now, seconds=settings.abuse_silence_seconds)
+    paging.supersede_active(session, case, now=now, why="marked as abuse: its pages are closed")
+    case.updated_at = now
+    return entry
+
+
+def lift_abuse(session: Session, case: Case, *, actor: str, now: datetime, settings: Settings) -> list[AbuseMark]:
+    """End the marks on this case's source. Its open cases whose pages were held (or closed by
+    the mark) page now, through the same grouping as any other: a wrong mark costs a delay, not
+    a page that never goes out."""
+    marks = abuse.lift(session, case, actor=actor, now=now)
+    if marks and case.source_key:
+        for waiting in _unpaged_open_cases(session, case.source_key):
+            paging.page_round(session, waiting, after_step=0, now=now, settings=settings,
+                              reason="abuse mark lifted")
+    return marks
+
+
+def _unpaged_open_cases(session: Session, source_key: str) -> list[Case]:
+    """Open cases of a source that should be paging but have no page going: nothing waiting,
+    scheduled or acknowledged, not in a practitioner's hands, and not attached to another
+    case's page (a grouped case already went out with that page)."""
+    found = session.scalars(select(Case).where(
+        Case.source_key == source_key, Case.grouped_with_id.is_(None),
+        Case.status.in_([CaseStatus.open, CaseStatus.triaged, CaseStatus.escalated])).order_by(Case.id))
+    going = (PageStatus.pending, PageStatus.scheduled, PageStatus.acknowledged)
+    return [c for c in found if is_escalating(c.decision or {}) and not any(p.status in going for p in c.pages)]
 
 
 def list_cases(session: Session, *, line: str | None = None, status: str | None = None,

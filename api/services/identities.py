@@ -37,3 +37,10 @@ def anonymous_conversation_id(secret: str, provider_sid: str) -> str:
     """No usable number: one conversation per message, so strangers never share a thread."""
     digest = hmac.new(secret.encode(), provider_sid.encode(), hashlib.sha256).hexdigest()
     return f"anon-{digest[:32]}"
+
+
+def web_client_id(secret: str, address: str) -> str:
+    """A web chat client's address as a pseudonym (HMAC with SESSION_SECRET): cookie-less bursts from
+    one address are one source for page grouping and abuse marks, and no address is stored."""
+    digest = hmac.new(secret.encode(), f"web-client:{address}".encode(), hashlib.sha256).hexdigest()
+    return digest[:32]

@@ -7,6 +7,7 @@ processes on one database page each step exactly once.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,11 +17,11 @@ from sqlalchemy.orm import Session
 
 from api.core import metrics
 from api.core.config import Settings
-from api.domain import case_lifecycle
+from api.domain import case_lifecycle, page_gate
 from api.domain.escalation import LADDER, LAST_STEP, ack_deadline, call_by, call_order, page_text, plan_step
 from api.enums import CaseStatus, PageStatus, PageTier
-from api.models import Case, Page, Practitioner
-from api.services import audit, outbox, rota
+from api.models import Case, CaseEvent, Page, Practitioner, UserAccount
+from api.services import abuse, audit, outbox, rota
 from api.services.summary import case_summary
 
 log = logging.getLogger(__name__)
@@ -70,8 +71,12 @@ def page_round(
     session: Session, case: Case, *, after_step: int, now: datetime, settings: Settings, reason: str,
     expected_round: int | None = None,
 ) -> list[Page]:
-    """Page the first ladder step after `after_step` that has anyone on it."""
+    """Page the first ladder step after `after_step` that has anyone on it, unless the case's
+    source already paged within the window (the case joins that page) or is marked as abuse
+    (the page is held): see `gate`."""
     session.flush()
+    if not gate(session, case, now=now, settings=settings).pages:
+        return []
     expected = case.escalation_round if expected_round is None else expected_round
     if not _claim_round(session, case, expected):
         return []
@@ -122,6 +127,59 @@ def page_round(
     if case.status in (CaseStatus.open, CaseStatus.triaged, CaseStatus.acknowledged, CaseStatus.in_progress):
         set_status(session, case, CaseStatus.escalated, now=now)
     return pages
+
+
+def gate(session: Session, case: Case, *, now: datetime, settings: Settings) -> page_gate.Decision:
+    """Decide (api/domain/page_gate.py) whether this round goes out, and record a grouping or a
+    hold on the case. A case that never paged may join an earlier case's page; a later round of
+    a case's own ladder is only ever held (its source marked since), never grouped."""
+    if not case.source_key:
+        return page_gate.Decision(page_gate.Verdict.page)
+    need = page_gate.Need(urgency=case.urgency,
+                          crisis=page_gate.is_crisis(case.kind, (case.decision or {}).get("rules_fired")))
+    starting = not has_sent_pages(case)
+    window = timedelta(seconds=settings.page_group_window_seconds)
+    decision = page_gate.decide(
+        need, starting=starting, anchors=abuse.anchors(session, case, now=now, window=window) if starting else (),
+        silence=abuse.as_silence(abuse.silence_for(session, case.source_key, now)), now=now, window=window)
+    if decision.verdict == page_gate.Verdict.group and decision.anchor is not None:
+        _record_grouping(session, case, decision.anchor, now=now)
+    elif decision.verdict == page_gate.Verdict.hold and decision.silence is not None:
+        _record_hold(session, case, decision.silence, now=now)
+    elif starting and case.grouped_with_id is not None:
+        # Grown past the page it joined (more urgent, or that page's window is over): its own ladder now.
+        audit.log_event(session, case, type="page_ungrouped", now=now,
+                        description="no longer grouped: this case now pages on its own",
+                        details={"was_grouped_with_case_id": case.grouped_with_id})
+        case.grouped_with_id = None
+    return decision
+
+
+def _record_grouping(session: Session, case: Case, anchor: page_gate.Anchor, *, now: datetime) -> None:
+    if case.grouped_with_id == anchor.case_id:
+        return  # re-triaged while grouped: said already
+    case.grouped_with_id = anchor.case_id
+    details = {"grouped_with": anchor.ref, "grouped_with_case_id": anchor.case_id, "page_id": anchor.page_id,
+               "grouped_ref": case.ref}
+    audit.log_event(session, case, type="page_grouped", now=now,
+                    description=f"page grouped with {anchor.ref} (page {anchor.page_id}): the same source paged "
+                                f"recently, so this case has no ladder of its own", details=details)
+    other = session.get(Case, anchor.case_id)
+    if other is not None:
+        audit.log_event(session, other, type="page_grouped", now=now,
+                        description=f"{case.ref} from the same source grouped with this case's page", details=details)
+
+
+def _record_hold(session: Session, case: Case, silence: page_gate.Silence, *, now: datetime) -> None:
+    last = session.scalar(select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.type == "page_held")
+                          .order_by(CaseEvent.id.desc()).limit(1))
+    if last is not None and (last.details or {}).get("mark_id") == silence.mark_id:
+        return
+    audit.log_event(session, case, type="page_held", now=now,
+                    description=f"page held: source marked as abuse until {silence.until:%Y-%m-%d %H:%M} UTC "
+                                f"(marked on {silence.marked_on})",
+                    details={"mark_id": silence.mark_id, "until": silence.until.isoformat(),
+                             "marked_on": silence.marked_on})
 
 
 def _alert_rota_gap(session: Session, case: Case, leads: tuple, *, now: datetime) -> None:
@@ -274,25 +332,81 @@ def normalise_number(number: str) -> str | None:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
-def acknowledge_by_reply(session: Session, *, ref: str, from_number: str, now: datetime) -> Page | None:
-    """The seam for 'ACK SH-000123' texted back by a practitioner. Only their own page,
-    only from their registered number; anything else is None (and says nothing)."""
+# The one answer to an "ACK" that does not count, whatever the reason: it must not tell a
+# stranger whether the case exists, whether the number is a practitioner's, or who holds the page.
+ACK_REFUSED = ("This number cannot acknowledge that page. Staff: acknowledge on the dashboard. "
+               "If you need help now, call 999 in an emergency, or NHS 111.")
+
+
+@dataclass(frozen=True)
+class AckReply:
+    page: Page | None  # the page acknowledged; None when refused
+    text: str  # what to text back: the page named, or ACK_REFUSED
+    refused: str | None = None  # why, for the log only: never sent
+
+
+def _live_page_of(case: Case, practitioner_id: int) -> Page | None:
+    """The page of this practitioner that an SMS ACK may answer. Live: still waiting (pending),
+    or passed up the ladder (escalated) while nobody has acknowledged the case. A repeat ACK of
+    their own acknowledged page answers again. Superseded (a higher tier replaced it) and
+    cancelled pages are not live, and nothing is live on a closed case."""
+    if case.status == CaseStatus.closed:
+        return None
+    own = [p for p in case.pages if p.practitioner_id == practitioner_id]
+    pending = [p for p in own if p.status == PageStatus.pending]
+    if pending:
+        return pending[-1]
+    acknowledged = [p for p in case.pages if p.status == PageStatus.acknowledged]
+    if acknowledged:
+        mine = [p for p in acknowledged if p.practitioner_id == practitioner_id]
+        return mine[-1] if mine else None
+    escalated = [p for p in own if p.status == PageStatus.escalated]
+    return escalated[-1] if escalated else None
+
+
+def ack_reply_text(page: Page, *, now: datetime) -> str:
+    """The practitioner's confirmation: which page they acknowledged, and what to do next."""
+    case = page.case
+    callback = _callback(case)
+    return " ".join([
+        f"Page {page.id} for {case.ref} acknowledged ({case.urgency or 'urgency not set'}).",
+        case_summary(case, now=now),
+        f"Call back: {callback}." if callback else "No call-back number yet: see the case.",
+    ])
+
+
+def ack_by_reply(session: Session, *, ref: str, from_number: str, now: datetime) -> AckReply:
+    """'ACK SH-000123' texted back. It counts only from the registered mobile of an ACTIVE
+    practitioner holding a live page of that case; the sender's number is all an SMS proves,
+    so the dashboard (signed in) stays the strong path. Anything else changes nothing."""
+    def refuse(why: str) -> AckReply:
+        log.warning("SMS ACK refused: %s", why, extra={"case_ref": ref.upper()})
+        return AckReply(page=None, text=ACK_REFUSED, refused=why)
+
     number = normalise_number(from_number)
     if number is None:
-        return None
+        return refuse("not a phone number")
     practitioner = session.scalar(select(Practitioner).where(Practitioner.mobile == number))
     if practitioner is None:
-        return None
-    page = session.scalar(
-        select(Page).join(Page.case)
-        .where(Case.ref == ref.upper(), Page.practitioner_id == practitioner.id,
-               Page.status.in_([PageStatus.pending, PageStatus.escalated, PageStatus.superseded,
-                                PageStatus.acknowledged]))
-        .order_by(Page.id.desc())
-    )
+        return refuse("not a practitioner's number")
+    if not practitioner.active:
+        return refuse("practitioner deactivated")
+    if session.scalar(select(UserAccount.id).where(UserAccount.practitioner_id == practitioner.id,
+                                                   UserAccount.active.is_(False)).limit(1)) is not None:
+        # Their sign-in was switched off: a text must not do what the dashboard no longer lets them.
+        return refuse("practitioner's account deactivated")
+    case = session.scalar(select(Case).where(Case.ref == ref.upper()))
+    page = _live_page_of(case, practitioner.id) if case is not None else None
     if page is None:
-        return None
-    return acknowledge(session, page.id, now=now, by=practitioner.name)
+        return refuse("no live page of this practitioner on the case")
+    page = acknowledge(session, page.id, now=now, by=practitioner.name)
+    return AckReply(page=page, text=ack_reply_text(page, now=now))
+
+
+def acknowledge_by_reply(session: Session, *, ref: str, from_number: str, now: datetime) -> Page | None:
+    """The older seam (api/channels/sms.py): the page acknowledged, or None when refused.
+    `ack_by_reply` gives the reply texts too."""
+    return ack_by_reply(session, ref=ref, from_number=from_number, now=now).page
 
 
 def page_view(page: Page) -> dict[str, Any]:

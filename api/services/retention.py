@@ -52,7 +52,7 @@ from sqlalchemy.orm import Session
 
 from api.core.db import in_batches
 from api.enums import CaseStatus
-from api.models import Case, CaseEvent, ConversationMessage, OutboxMessage, Page, Practitioner
+from api.models import AbuseMark, Case, CaseEvent, ConversationMessage, OutboxMessage, Page, Practitioner
 from api.services import audit
 from api.services import tracker_store as rasa_store
 from api.services.paging import normalise_number
@@ -280,6 +280,11 @@ def _redact_case(session: Session, case: Case, *, now: datetime, days: int, mess
     case.answers = anonymise_answers(case.answers)
     case.summary = None
     case.conversation_id = None
+    # The source key is a pseudonym of the number or client, like the conversation id: it goes too,
+    # with the abuse marks' copies of it and their free-text reasons.
+    case.source_key = None
+    for mark in session.scalars(select(AbuseMark).where(AbuseMark.case_id == case.id)):
+        mark.source_key, mark.reason = REMOVED, REMOVED
     audit.log_event(
         session, case, type=EVENT, actor=ACTOR, now=now,
         description=f"personal details and transcript removed {days} days after closure",

@@ -32,7 +32,8 @@ _SAFE_ADVICE = (
 )
 # "Paged" only when a page really went out for this message's case; otherwise never "wait".
 SAFE_ANSWER = _SAFE_ADVICE + ("If in doubt, go to the nearest emergency department now. "
-                              "Your message is logged and the on-call practitioner has been paged.")
+                              "Your message is logged and the on-call practitioner has been paged. "
+                              "Urgent mental health help: NHS 111 option 2, or Samaritans free on 116 123.")
 SAFE_ANSWER_NOT_PAGED = (_SAFE_ADVICE + "Your message is kept but nobody could be paged, so do not wait for a call: "
                          "go to the emergency department or call NHS 111 now. Urgent mental health help: NHS 111 "
                          "option 2, or Samaritans free on 116 123.")

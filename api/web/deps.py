@@ -116,6 +116,10 @@ def require_roles(*roles: Role, message: str = "You do not have access to this p
 
 
 StaffUser = Annotated[WebUser, Depends(require_roles(*accounts.STAFF))]
+# Reading clinical content (the queue, a case and its transcript, reports): not for admins.
+ClinicalReader = Annotated[WebUser, Depends(require_roles(
+    *accounts.CLINICAL, message="Cases, transcripts, the queue and reports are for OH practitioners and "
+                                "clinical leads."))]
 ClinicalUser = Annotated[WebUser, Depends(require_roles(
     *accounts.CLINICAL, message="Only practitioners and clinical leads can change a case."))]
 RotaEditor = Annotated[WebUser, Depends(require_roles(

@@ -36,7 +36,9 @@ def dispatcher() -> CollectingDispatcher:
 @pytest.fixture(autouse=True)
 def settings(monkeypatch):
     monkeypatch.setenv("HELPLINE_API_URL", API_URL)
-    monkeypatch.setenv("HELPLINE_API_TOKEN", TOKEN)
+    monkeypatch.setenv("HELPLINE_BOT_TOKEN", TOKEN)  # the action server's own token (issue #15)
+    monkeypatch.delenv("HELPLINE_API_TOKEN", raising=False)
+    monkeypatch.delenv("ENVIRONMENT", raising=False)
     monkeypatch.setenv("HELPLINE_API_TIMEOUT", "0.5")
     monkeypatch.delenv("HELPLINE_ONCALL_PHONE", raising=False)
     monkeypatch.setattr(actions.forms, "now_london", lambda: NOW)

@@ -1,8 +1,13 @@
+import logging
+
 import httpx
 import pytest
 import respx
 
-from actions.api_client import ApiRejected, ApiUnavailable, HelplineApi
+from actions import config
+from actions.api_client import CONVERSATION_HEADER, ApiRejected, ApiUnavailable, HelplineApi, get_api
+from actions.sync import Outbox
+from tests.actions.builders import make_tracker
 from tests.actions.conftest import API_URL, CONNECT_ERROR, TIMEOUT, TOKEN, body, case_json, calls
 
 
@@ -104,3 +109,56 @@ async def test_calls_share_one_tls_context(api, monkeypatch):
         await HelplineApi().update_case("SH-000123", {"answers": {}})
     api_client._tls_context.cache_clear()
     assert len(built) == 1
+
+
+# -- least privilege (issue #15) ---------------------------------------------------------------------
+async def test_the_bot_token_is_sent_when_set(api, monkeypatch):
+    monkeypatch.setenv("HELPLINE_BOT_TOKEN", "the-bot-token")
+    route = api.post("/api/cases").respond(201, json=case_json())
+    await HelplineApi().create_case({"line": "sharps"})
+    assert route.calls.last.request.headers["Authorization"] == "Bearer the-bot-token"
+
+
+def test_without_a_bot_token_development_falls_back_with_a_warning(monkeypatch, caplog):
+    monkeypatch.delenv("HELPLINE_BOT_TOKEN", raising=False)
+    monkeypatch.setenv("HELPLINE_API_TOKEN", TOKEN)
+    monkeypatch.setenv("ENVIRONMENT", "development")
+    monkeypatch.setattr(config, "_warned", set())
+    with caplog.at_level(logging.WARNING, logger="actions.config"):
+        assert config.get_settings().api_token == TOKEN
+        assert config.get_settings().api_token == TOKEN
+    warnings = [r for r in caplog.records if "HELPLINE_BOT_TOKEN" in r.getMessage()]
+    assert len(warnings) == 1 and TOKEN not in warnings[0].getMessage()  # once, and never the token
+
+
+async def test_production_never_sends_the_operator_token(api, monkeypatch, caplog):
+    monkeypatch.delenv("HELPLINE_BOT_TOKEN", raising=False)
+    monkeypatch.setenv("HELPLINE_API_TOKEN", "the-operator-token")
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setattr(config, "_warned", set())
+    route = api.post("/api/cases").respond(401, json={"detail": "missing or wrong API token"})
+    with caplog.at_level(logging.ERROR, logger="actions.config"), pytest.raises(ApiRejected):
+        await HelplineApi().create_case({"line": "sharps"})
+    assert "Authorization" not in route.calls.last.request.headers
+    assert any(r.levelno == logging.ERROR and "HELPLINE_BOT_TOKEN" in r.getMessage() for r in caplog.records)
+
+
+async def test_the_conversation_is_named_in_a_header(api):
+    route = api.get("/api/cases/MA-000045/status").respond(200, json={"ref": "MA-000045", "status": "open",
+                                                                      "line": "manager"})
+    await HelplineApi().for_conversation("conv-9").get_status("MA-000045")
+    assert route.calls.last.request.headers[CONVERSATION_HEADER] == "conv-9"
+    await get_api("conv-7").get_status("MA-000045")
+    assert route.calls.last.request.headers[CONVERSATION_HEADER] == "conv-7"
+    await HelplineApi().get_status("MA-000045")
+    assert CONVERSATION_HEADER not in route.calls.last.request.headers
+
+
+async def test_every_call_of_an_outbox_speaks_for_its_conversation(api):
+    api.post("/api/cases").respond(201, json=case_json())
+    api.post("/api/cases/SH-000123/events").respond(201, json={"id": 1})
+    outbox = Outbox.from_tracker(get_api(), make_tracker(sender_id="conv-42", slots={}))
+    await outbox.create_case({"line": "sharps", "conversation_id": "conv-42"})
+    await outbox.add_note("SH-000123", "a note")
+    assert len(api.calls) == 2
+    assert {c.request.headers[CONVERSATION_HEADER] for c in api.calls} == {"conv-42"}

@@ -168,6 +168,17 @@ async def test_status_is_looked_up_and_shown(api, dispatcher, domain):
     assert events == [SlotSet(n.SLOT_STATUS_REF, None), SlotSet(n.SLOT_FORM_RETRIES, None)]
 
 
+async def test_status_is_asked_for_this_conversation_only(api, dispatcher, domain):
+    # The API answers a case another conversation opened exactly as an unknown one (404).
+    route = api.get("/api/cases/MA-000045/status").respond(404, json={"detail": "no case with reference 'MA-000045'"})
+    tracker = make_tracker(slots={n.SLOT_STATUS_REF: "MA-000045"}, sender_id="conv-asking")
+    await ActionReferralStatus().run(dispatcher, tracker, domain)
+    assert route.calls.last.request.headers["X-Conversation-Id"] == "conv-asking"
+    assert responses(dispatcher) == [n.UTTER_REFERRAL_STATUS_UNKNOWN]
+    text = next(r["text"] for r in domain["responses"][n.UTTER_REFERRAL_STATUS_UNKNOWN] if not r.get("condition"))
+    assert "for this conversation" in text and "{case_ref}" in text
+
+
 async def test_unknown_reference_is_a_kind_message(api, dispatcher, domain):
     api.get("/api/cases/MA-000999/status").respond(404, json={"detail": "Case not found"})
     await ActionReferralStatus().run(dispatcher, make_tracker(slots={n.SLOT_STATUS_REF: "MA-000999"}), domain)

@@ -164,7 +164,10 @@ def api(tmp_path, fake_rasa) -> Iterator[str]:
            "RASA_URL": f"http://127.0.0.1:{fake_rasa.server_port}", "RASA_TIMEOUT_SECONDS": "4",
            "PUBLIC_BASE_URL": base, "WORKER_ENABLED": "false", "TWILIO_ACCOUNT_SID": "",
            "ACK_SECONDS_EMERGENCY": "300", "ACK_SECONDS_URGENT": "900",
-           "TWILIO_AUTH_TOKEN": "", "TWILIO_FROM_NUMBER": "", "LOG_LEVEL": "WARNING"}
+           "TWILIO_AUTH_TOKEN": "", "TWILIO_FROM_NUMBER": "", "LOG_LEVEL": "WARNING",
+           # A browser clicks faster than a person: the door limits have their own tests (test_limits.py).
+           "DOOR_LIMIT_CHAT_CONVERSATION": "1000/second", "DOOR_LIMIT_CHAT_CLIENT": "1000/second",
+           "DOOR_LIMIT_CHAT_NEW": "1000/second", "DOOR_LIMIT_CHAT_HISTORY": "1000/second"}
     process = api_process(port, env=env, log=tmp_path / "uvicorn.log", cwd=tmp_path)
     fake_rasa.api = base
     try:

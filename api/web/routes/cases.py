@@ -13,8 +13,8 @@ from starlette.responses import RedirectResponse, Response
 from api.deps import NowDep, SessionDep, SettingsDep
 from api.domain.case_lifecycle import IllegalTransition
 from api.models import Case
-from api.services import cases, casework, queue, rota
-from api.web.deps import ClinicalUser, Csrf, StaffUser, WebRoute, WebUser, is_htmx, safe_next
+from api.services import abuse, cases, casework, queue, referrals, rota
+from api.web.deps import ClinicalReader, ClinicalUser, Csrf, WebRoute, WebUser, is_htmx, safe_next
 from api.web.rendering import render
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -23,6 +23,9 @@ DONE = {
     "acknowledged": "Page acknowledged.", "owned": "You now own this case.", "note": "Note added.",
     "callback": "Call-back recorded.", "status": "Status changed.", "closed": "Case closed.",
     "released": "Outcome report released to the organisation's managers.",
+    "organisation": "Organisation confirmed: its managers can now follow this referral.",
+    "abuse": "Marked as abuse: pages from this source are held (an emergency or a crisis still pages).",
+    "abuse_lifted": "Abuse mark lifted: pages from this source go out again.",
 }
 Text = Annotated[str, Form(max_length=4000)]
 
@@ -33,16 +36,17 @@ def _queue_context(session: Session, user: WebUser, now) -> dict:
         "rows": rows, "on_call": rota.snapshot(session, now),
         "emergencies_waiting": sum(1 for r in rows if r.emergency and r.unacknowledged),
         "overdue": sum(1 for r in rows if r.clock.overdue),
+        "flags": abuse.flags_for(session, [r.case for r in rows], now=now),
     }
 
 
 @router.get("/dashboard")
-def dashboard(request: Request, user: StaffUser, session: SessionDep, now: NowDep):
+def dashboard(request: Request, user: ClinicalReader, session: SessionDep, now: NowDep):
     return render(request, "dashboard.html", _queue_context(session, user, now))
 
 
 @router.get("/dashboard/queue")
-def dashboard_queue(request: Request, user: StaffUser, session: SessionDep, now: NowDep):
+def dashboard_queue(request: Request, user: ClinicalReader, session: SessionDep, now: NowDep):
     return render(request, "_queue.html", _queue_context(session, user, now))
 
 
@@ -54,12 +58,14 @@ def _case_page(request: Request, session: Session, user: WebUser, ref: str, now,
     return render(request, "case.html", {
         "p": page, "c": case, "error": error, "done": DONE.get(request.query_params.get("done", "")),
         "outcomes": casework.OUTCOMES, "callback_results": casework.CALLBACK_RESULTS, "today": today,
-        "can_release": casework.can_release(case),
+        "can_release": casework.can_release(case) and referrals.is_bound(case),
+        "binding": referrals.binding(session, case),
+        "abuse": abuse.case_flags(session, case, now=now),
     }, status_code=status_code)
 
 
 @router.get("/cases/{ref}")
-def case_detail(request: Request, ref: str, user: StaffUser, session: SessionDep, now: NowDep):
+def case_detail(request: Request, ref: str, user: ClinicalReader, session: SessionDep, now: NowDep):
     return _case_page(request, session, user, ref, now)
 
 
@@ -138,5 +144,40 @@ def close(request: Request, ref: str, user: ClinicalUser, session: SessionDep, n
 @router.post("/cases/{ref}/release", dependencies=[Csrf])
 def release(request: Request, ref: str, user: ClinicalUser, session: SessionDep, now: NowDep,
             report: Annotated[str, Form(max_length=8000)] = ""):
-    return _act(request, session, user, ref, now, "released", lambda case: casework.release_outcome(
-        session, case, report=report, actor=user.actor, now=now))
+    def run(case: Case) -> None:
+        if not referrals.is_bound(case):
+            raise casework.CaseworkError(
+                "confirm the referral's organisation before releasing a report to its managers")
+        casework.release_outcome(session, case, report=report, actor=user.actor, now=now)
+
+    return _act(request, session, user, ref, now, "released", run)
+
+
+@router.post("/cases/{ref}/organisation", dependencies=[Csrf])
+def confirm_organisation(request: Request, ref: str, user: ClinicalUser, session: SessionDep, now: NowDep,
+                         code: Annotated[str, Form(max_length=32)] = ""):
+    """A practitioner binds a referral to its organisation; until then its managers do not see it."""
+    return _act(request, session, user, ref, now, "organisation", lambda case: referrals.confirm_organisation(
+        session, case, code=code, actor=user.actor, now=now))
+
+
+@router.post("/cases/{ref}/abuse", dependencies=[Csrf])
+def mark_abuse(request: Request, ref: str, user: ClinicalUser, session: SessionDep, now: NowDep,
+               settings: SettingsDep, reason: Annotated[str, Form(max_length=500)] = ""):
+    """Hold the pages of this case's source (api/services/cases.py mark_abuse), as the signed-in user."""
+    def run(case: Case) -> None:
+        if len(reason.strip()) < 3:
+            raise casework.CaseworkError("say why this is abuse")
+        try:
+            cases.mark_abuse(session, case, reason=reason.strip(), actor=user.actor, now=now, settings=settings)
+        except abuse.NoSource as exc:
+            raise casework.CaseworkError(str(exc)) from exc
+
+    return _act(request, session, user, ref, now, "abuse", run)
+
+
+@router.post("/cases/{ref}/abuse/lift", dependencies=[Csrf])
+def lift_abuse(request: Request, ref: str, user: ClinicalUser, session: SessionDep, now: NowDep,
+               settings: SettingsDep):
+    return _act(request, session, user, ref, now, "abuse_lifted", lambda case: cases.lift_abuse(
+        session, case, actor=user.actor, now=now, settings=settings))

@@ -8,7 +8,7 @@ from api.deps import NowDep, SessionDep
 from api.services import reports
 from api.services.directory import NotFound
 from api.web.charts import bar_chart, column_chart
-from api.web.deps import StaffUser, WebRoute
+from api.web.deps import ClinicalReader, WebRoute
 from api.web.rendering import OUTCOME_LABELS, duration, render
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -57,7 +57,7 @@ def _pivot(report: reports.Report) -> list[dict]:
 
 
 @router.get("/reports")
-def reports_page(request: Request, user: StaffUser, session: SessionDep, now: NowDep, weeks: int = Weeks):
+def reports_page(request: Request, user: ClinicalReader, session: SessionDep, now: NowDep, weeks: int = Weeks):
     report = reports.build(session, now=now, weeks=weeks, tz=request.app.state.settings.timezone)
     return render(request, "reports.html", {"r": report, "charts": _charts(report), "weeks": weeks,
                                             "measures": reports.MEASURES, "labels": reports.MEASURE_LABELS,
@@ -65,7 +65,8 @@ def reports_page(request: Request, user: StaffUser, session: SessionDep, now: No
 
 
 @router.get("/reports/{table}.csv")
-def report_csv(request: Request, table: str, user: StaffUser, session: SessionDep, now: NowDep, weeks: int = Weeks):
+def report_csv(request: Request, table: str, user: ClinicalReader, session: SessionDep, now: NowDep,
+               weeks: int = Weeks):
     if table not in reports.TABLE_NAMES:
         raise NotFound("report table", table)
     # Only the table asked for is computed.

@@ -4,9 +4,11 @@ from __future__ import annotations
 import http.server
 import threading
 import time
+from datetime import datetime, timezone
 
 import httpx
 import pytest
+import time_machine
 from sqlalchemy import select
 
 from api.models import Case, CaseEvent
@@ -94,10 +96,14 @@ def test_the_message_after_a_safe_answer_is_marked_missed_reply(twilio, rasa, se
     # Rasa may have taken "the patient has hiv" and asked its next question; the person saw
     # only the safe answer, so their next "no" must reach the bot marked as not answering it.
     rasa.reply = FAILURES["slow"]
-    twilio.sms("the patient has hiv")
-    rasa.reply = lambda body: [{"text": "Is the source patient known to have a blood-borne virus?"}]
-    twilio.sms("no")
-    twilio.sms("no")
+    # At a person's pace: three texts in a few seconds are over the limit (test_limits.py).
+    with time_machine.travel(datetime(2026, 11, 23, 14, 0, tzinfo=timezone.utc), tick=False) as wall:
+        twilio.sms("the patient has hiv")
+        rasa.reply = lambda body: [{"text": "Is the source patient known to have a blood-borne virus?"}]
+        wall.shift(6)
+        twilio.sms("no")
+        wall.shift(6)
+        twilio.sms("no")
     first, second = rasa.calls[-2:]
     assert first["metadata"]["missed_reply"] is True and first["message"] == "no"
     assert "missed_reply" not in second["metadata"]  # the bot's reply to the first "no" was seen

@@ -374,9 +374,11 @@ def practitioner_bodies(monkeypatch: pytest.MonkeyPatch | None = None) -> list[B
         bodies.append(Body(f"page:{case.line}", PAGE, page_text(
             ref=case.ref, urgency=case.urgency, summary=summary, callback=case.contact["phone"],
             emergency_department=bool(case.decision.get("go_to_emergency_department")))))
-        bodies.append(Body(f"ack:{case.line}", PRACTITIONER, _ack_text(SimpleNamespace(case=case), NOW)))
+        # the confirmation names the page and repeats the case's summary: a page's budget
+        bodies.append(Body(f"ack:{case.line}", PAGE, _ack_text(SimpleNamespace(id=999999, case=case), NOW)))
     no_number = SimpleNamespace(**{**vars(sharps), "contact": {}})
-    bodies.append(Body("ack:sharps, no number", PRACTITIONER, _ack_text(SimpleNamespace(case=no_number), NOW)))
+    bodies.append(Body("ack:sharps, no number", PAGE,
+                       _ack_text(SimpleNamespace(id=999999, case=no_number), NOW)))
     crisis = SimpleNamespace(kind="crisis", line="sharps", ref=CASE_REF, urgency="emergency", contact={},
                              answers={}, decision={})
     bodies.append(Body("page:crisis, no number", PAGE, page_text(

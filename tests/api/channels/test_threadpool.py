@@ -27,6 +27,13 @@ HELD_SECONDS = 10.0
 
 
 @pytest.fixture
+def settings(settings):
+    """TURNS first messages from one address, and TURNS calls from one number, at once: what the
+    door limits stop (tests/api/channels/test_limits.py), lifted for this test of threads."""
+    return settings.model_copy(update={"door_limit_chat_new": "1000/second", "door_limit_voice_number": "1000/second"})
+
+
+@pytest.fixture
 def few_threads(app) -> Iterator[TestClient]:
     """A client whose app (one event loop for every request) has only TOKENS threadpool threads."""
     with TestClient(app) as client:

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 
 import pytest
+import time_machine
 from fastapi.testclient import TestClient
 
 from api.channels import webchat
@@ -64,7 +66,10 @@ def test_a_turn_is_relayed_with_the_cookies_conversation(anon, rasa, session_fac
     assert a["sender"] == b["sender"] and re.fullmatch(r"web-[0-9a-f]{32}", a["sender"])
     inbound = turns(session_factory, direction="inbound")
     assert [t.text for t in inbound] == ["I've had a needlestick", "Yes"]  # what the person saw and chose
-    assert inbound[0].details == {"payload": "/choose_sharps_line", "rasa_seconds": inbound[0].details["rasa_seconds"]}
+    assert inbound[0].details == {"payload": "/choose_sharps_line", "rasa_seconds": inbound[0].details["rasa_seconds"],
+                                  "client": inbound[0].details["client"]}
+    # the client's address only as a pseudonym (page grouping's source), never the address itself
+    assert re.fullmatch(r"[0-9a-f]{32}", inbound[0].details["client"])
 
 
 def test_no_api_token_is_needed_and_a_missing_cookie_starts_a_conversation(app, rasa):
@@ -222,9 +227,12 @@ def test_history_is_bounded(anon, rasa, monkeypatch):
     monkeypatch.setattr(webchat, "HISTORY_TURNS", 3)
     monkeypatch.setattr(webchat, "HISTORY_TEXT_CHARS", 10)
     rasa.reply = lambda body: [{"text": "a long answer " * 50}]
-    for text in ("one", "two", "three"):
-        anon.post("/chat/messages", json={"text": text})
-    data = anon.get("/chat/history").json()
+    # At a person's pace: three messages in a few seconds are over the limit (tests/api/channels/test_limits.py).
+    with time_machine.travel(datetime(2026, 11, 23, 14, 0, tzinfo=timezone.utc), tick=False) as wall:
+        for text in ("one", "two", "three"):
+            anon.post("/chat/messages", json={"text": text})
+            wall.shift(6)
+        data = anon.get("/chat/history").json()
     assert data["truncated"] is True
     assert data["turns"] == [{"from": "bot", "text": "a long ans", "buttons": []},
                              {"from": "user", "text": "three"},

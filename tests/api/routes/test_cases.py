@@ -149,7 +149,8 @@ def test_list_filters(client, rota):
 def test_note_and_status_changes(client, rota):
     ref = client.post("/api/cases", json={"line": "sharps", "answers": {"exposure_type": "intact_skin"}}).json()["ref"]
     r = client.post(f"/api/cases/{ref}/events", json={"note": "called back, advice given", "actor": "Alex"})
-    assert r.status_code == 201 and r.json()["type"] == "note" and r.json()["actor"] == "Alex"
+    # The actor is the caller the token proves (the operator), never the name in the body.
+    assert r.status_code == 201 and r.json()["type"] == "note" and r.json()["actor"] == "operator"
     r = client.post(f"/api/cases/{ref}/events", json={"note": "rating", "actor": "bot", "rating": 4})
     assert r.json()["type"] == "rating" and r.json()["details"] == {"score": 4}
     assert client.post(f"/api/cases/{ref}/events", json={"note": "x", "rating": 9}).status_code == 422

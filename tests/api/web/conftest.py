@@ -89,3 +89,9 @@ def browser_for(app, world) -> Iterator[Callable[[str], TestClient]]:
 
 def token_of(client: TestClient, path: str = "/dashboard") -> str:
     return csrf_from(client.get(path).text)
+
+
+def confirm_organisation(practitioner: TestClient, ref: str, code: str):
+    """A practitioner binds a referral to an organisation on its case page (then its managers see it)."""
+    return practitioner.post(f"/cases/{ref}/organisation", data={"code": code, "csrf_token": token_of(practitioner)},
+                             follow_redirects=False)

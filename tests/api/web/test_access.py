@@ -8,11 +8,11 @@ from starlette.routing import Mount, Route
 
 from api.main import create_app
 from tests.api.factories import HIV_NEEDLESTICK
-from tests.api.web.conftest import PASSWORD, sign_in, token_of
+from tests.api.web.conftest import PASSWORD, confirm_organisation, sign_in, token_of
 
 # Open by design: health, the sign-in form, the public web chat and its assets, the signed Twilio webhooks.
 OPEN = re.compile(r"^/(health$|login$|chat(/|$)|static/chat(/|$)|twilio/)")
-STATIC = re.compile(r"^/static/web")
+STATIC = re.compile(r"^/static/(web|docs)(/|$)")  # the pages' and the API docs' assets: public files
 
 
 def _walk(routes, prefix=""):
@@ -87,6 +87,9 @@ def test_manager_sees_only_their_own_organisation(client, browser_for, world):
                                             "answers": {"topic": "return to work"}}).json()["ref"]
     ref_b = client.post("/api/cases", json={"line": "manager", "kind": "advice", "organisation_code": "FA001",
                                             "answers": {"topic": "adjustments"}}).json()["ref"]
+    nurse = browser_for("practitioner")
+    for ref, code in ((ref_a, "Y00001"), (ref_b, "FA001")):
+        assert confirm_organisation(nurse, ref, code).status_code == 303  # bound by a person
     manager = browser_for("manager")
     assert manager.get(f"/referrals/{ref_a}").status_code == 200
     r = manager.get(f"/referrals/{ref_b}")

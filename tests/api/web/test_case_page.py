@@ -10,7 +10,7 @@ from api.domain.case_lifecycle import ALLOWED
 from api.services import casework
 from tests.api.factories import HIV_NEEDLESTICK
 from tests.api.web.builders import message
-from tests.api.web.conftest import token_of
+from tests.api.web.conftest import confirm_organisation, token_of
 
 
 @pytest.fixture
@@ -40,7 +40,8 @@ def test_case_page_shows_the_whole_picture(browser_for, emergency):
     assert "Source: HSE sharps injuries guidance" in html
     assert "needlestick from an HIV positive patient" in html and "msg-outbound" in html
     assert "Hollow bore needle" not in html and "hollow bore needle" in html  # codes made readable
-    assert "first answers from api" in html and "more answers from api" in html  # the answer history
+    # the answer history, by the caller the API token proved (the operator's token here)
+    assert "first answers from operator" in html and "more answers from operator" in html
     assert "Source › hbv" in html
     assert "Mon 23 Nov 2026 13:30" in html  # occurred_at in local time, not ISO text
     assert "Page sent" in html and "Triaged" in html  # the audit timeline
@@ -120,6 +121,9 @@ def test_release_outcome_to_the_manager(client, browser_for, world):
     ref = client.post("/api/cases", json={"line": "manager", "kind": "advice", "organisation_code": "Y00001",
                                           "answers": {"topic": "return to work after surgery"}}).json()["ref"]
     nurse, manager = browser_for("practitioner"), browser_for("manager")
+    refused = nurse.post(f"/cases/{ref}/release", data={"report": "Too soon.", "csrf_token": token_of(nurse)})
+    assert refused.status_code == 400 and "confirm the referral&#39;s organisation" in refused.text
+    assert confirm_organisation(nurse, ref, "Y00001").status_code == 303
     assert "not released an outcome report yet" in manager.get(f"/referrals/{ref}").text
     r = nurse.post(f"/cases/{ref}/release", data={"report": "Fit for work with adjusted duties for 4 weeks.",
                                                   "csrf_token": token_of(nurse)}, follow_redirects=False)

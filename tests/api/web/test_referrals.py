@@ -4,7 +4,7 @@ from __future__ import annotations
 import csv
 import io
 
-from tests.api.web.conftest import token_of
+from tests.api.web.conftest import confirm_organisation, token_of
 
 FORM = {"employee_name": "R. Patel", "employee_role": "Receptionist", "employee_hours": "30",
         "reason": "musculoskeletal", "details": "Back pain, advice on adjustments", "phone": "07700 900456",
@@ -40,6 +40,9 @@ def test_manager_downloads_their_referrals(browser_for, client, world):
                                            "answers": {"topic": "=cmd|' /C calc'!A0"}}).json()["ref"]
     theirs = client.post("/api/cases", json={"line": "manager", "kind": "advice", "organisation_code": "FA001",
                                              "answers": {"topic": "x"}}).json()["ref"]
+    nurse = browser_for("practitioner")
+    confirm_organisation(nurse, mine, "Y00001")
+    confirm_organisation(nurse, theirs, "FA001")
     r = browser_for("manager").get("/referrals.csv")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(r.text)))
