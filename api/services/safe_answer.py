@@ -3,6 +3,7 @@ that makes sure a person (triage, the on-call practitioner) still sees what they
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime
 from typing import Any
 
@@ -48,7 +49,22 @@ def open_case_for(session: Session, conversation_id: str) -> Case | None:
     )
 
 
-def _case_for(session: Session, turn: Turn, *, settings: Settings, now: datetime, phone: str | None) -> Case:
+# A first message of only these words says nothing about an injury or a crisis: while the bot is
+# down it is answered with the safe answer like any other, but opens no case, so "hi" pages nobody
+# (issue #15). Anything more, or any message once the conversation has a case, is kept on a case.
+_CONTENT_FREE = frozenset({
+    "hi", "hii", "hello", "hey", "hiya", "yo", "morning", "good", "afternoon", "evening", "there", "ok", "okay",
+    "thanks", "thank", "you", "ta", "cheers", "test", "testing", "start", "bye", "please",
+})
+
+
+def content_free(text: str) -> bool:
+    words = re.findall(r"[a-z]+", text.lower())
+    return bool(words) and len(words) <= 4 and all(w in _CONTENT_FREE for w in words) and not re.search(r"\d", text)
+
+
+def _case_for(session: Session, turn: Turn, *, settings: Settings, now: datetime,
+              phone: str | None) -> Case | None:
     inbound = turn.inbound
     said = inbound.text
     choice = (inbound.details or {}).get("choice") or {}
@@ -61,6 +77,8 @@ def _case_for(session: Session, turn: Turn, *, settings: Settings, now: datetime
         if phone and not (case.contact or {}).get("phone"):
             data["contact"] = {"phone": phone}
         return cases.update(session, case, data=data, now=now, settings=settings, actor=ACTOR)
+    if content_free(inbound.text) and not choice:
+        return None
     return cases.create(session, data={
         "line": Line.sharps, "kind": CaseKind.exposure, "channel": inbound.channel,
         "conversation_id": inbound.conversation_id, "contact": {"phone": phone} if phone else {},
@@ -81,10 +99,12 @@ def safe_answer(session: Session, turn: Turn, *, settings: Settings, now: dateti
         if not claim(session, turn, TurnStatus.safe_answer, {"safe_reason": reason}):
             return reload(session, turn)
         case = _case_for(session, turn, settings=settings, now=now, phone=phone)
-        if told is None and paging.has_sent_pages(case):
+        if case is not None and told is None and paging.has_sent_pages(case):
             reply = Reply(text=SAFE_ANSWER)
-        turn.inbound.details = {**(turn.inbound.details or {}), "case_ref": case.ref}
-        store_replies(session, turn, [reply], status=TurnStatus.safe_answer, now=now, details={"case_ref": case.ref})
+        if case is not None:
+            turn.inbound.details = {**(turn.inbound.details or {}), "case_ref": case.ref}
+        store_replies(session, turn, [reply], status=TurnStatus.safe_answer, now=now,
+                      details={"case_ref": case.ref} if case is not None else {})
         session.commit()
     except Exception:
         # The case could not be written: the turn is stored, the person still gets the advice.

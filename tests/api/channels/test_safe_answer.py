@@ -182,3 +182,27 @@ def test_a_numbered_choice_is_spelt_out_in_the_case(twilio, rasa, session_factor
     twilio.sms("1")
     (case,) = all_cases(session_factory)
     assert case.summary == "1 (Needlestick or splash)"
+
+
+@pytest.mark.parametrize("said", ["hi", "Hello there!", "ok thanks", "test"])
+def test_a_greeting_while_the_bot_is_down_is_answered_but_pages_nobody(twilio, rasa, session_factory, settings,
+                                                                        clock, said):
+    """Issue #15: with Rasa slow, "hi" opened an urgent case that paged. It still gets the safe
+    answer (first aid, the emergency department, 999); the first words about an injury open the case."""
+    with session_factory() as s:
+        standard_rota(s, now=clock.now)
+    rasa.reply = FAILURES["down"]
+    (reply,) = messages(twilio.sms(said))
+    assert reply == SAFE_ANSWER_NOT_PAGED and "emergency department" in reply and "999" in reply
+    assert all_cases(session_factory) == []
+    (reply,) = messages(twilio.sms("a needle went in my finger"))
+    (case,) = all_cases(session_factory)
+    assert case.summary == "a needle went in my finger"
+
+
+def test_content_free_is_only_greetings_and_courtesy():
+    from api.services.safe_answer import content_free
+
+    assert content_free("Hi!") and content_free("good morning") and content_free("thank you")
+    for said in ("hi, needlestick", "help", "hi 999", "i want to die", "hi hi hi hi hi", "2", ""):
+        assert not content_free(said), said
