@@ -297,9 +297,16 @@ def acknowledge(session: Session, page_id: int, *, now: datetime, by: str | None
     if page.status in (PageStatus.scheduled, PageStatus.cancelled):
         raise case_lifecycle.IllegalTransition(page.status, "acknowledged")
     late = page.status != PageStatus.pending
-    page.status = PageStatus.acknowledged
-    page.acknowledged_at = now
-    page.acknowledged_by = who
+    # Conditional on the status just read: of two acknowledgements at once (the dashboard and a
+    # text, two processes), one wins and the other finds it done: one audit event, one owner.
+    won = session.execute(
+        update(Page).where(Page.id == page.id, Page.status == page.status)
+        .values(status=PageStatus.acknowledged, acknowledged_at=now, acknowledged_by=who)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.refresh(page)
+    if not won:
+        return page
     for other in case.pages:
         if other is not page and other.status in ACTIVE_PAGE:
             other.status = PageStatus.superseded if other.status == PageStatus.pending else PageStatus.cancelled

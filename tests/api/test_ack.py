@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from api.models import Case, Page, Practitioner, UserAccount
+from api.models import Case, CaseEvent, Page, Practitioner, UserAccount
 from api.services import cases, paging
 from tests.api.factories import HIV_NEEDLESTICK, standard_rota
 
@@ -132,3 +132,27 @@ def test_the_refusal_reveals_nothing_about_the_case(session, settings, clock):
     assert case.ref not in paging.ACK_REFUSED and "emergency department" not in paging.ACK_REFUSED.lower()
     assert "999" in paging.ACK_REFUSED  # but anyone who needs help is told where to get it
 
+
+
+def test_two_acknowledgements_at_once_record_one(session_factory, settings, clock):
+    """The dashboard and a text acknowledge the same page at the same moment: one wins."""
+    with session_factory() as s:
+        standard_rota(s, now=clock.now)
+        case = cases.create(s, data={"line": "sharps", "answers": HIV_NEEDLESTICK}, now=clock.now, settings=settings)
+        s.commit()
+        page_id = next(p.id for p in case.pages if p.status == "pending")
+    first, second = session_factory(), session_factory()
+    try:
+        first.get(Page, page_id)
+        second.get(Page, page_id)  # both have read the page as pending
+        paging.acknowledge(first, page_id, now=clock.now, by="Alex Primary")
+        first.commit()
+        page = paging.acknowledge(second, page_id, now=clock.now, by="Someone Else")
+        second.commit()
+        assert page.acknowledged_by == "Alex Primary"
+    finally:
+        first.close()
+        second.close()
+    with session_factory() as s:
+        acks = list(s.scalars(select(CaseEvent).where(CaseEvent.type == "page_acknowledged")))
+        assert len(acks) == 1 and acks[0].actor == "Alex Primary"
