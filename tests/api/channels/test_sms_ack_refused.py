@@ -5,18 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from api.models import Case, Page, Practitioner
-from api.services import cases
 from tests.api.channels.conftest import messages
-from tests.api.factories import HIV_NEEDLESTICK, standard_rota
-
-
-def _paged_case(session_factory, clock, settings):
-    with session_factory() as s:
-        people = standard_rota(s, now=clock.now)
-        case = cases.create(s, data={"line": "sharps", "channel": "sms", "contact": {"phone": "+447700900555"},
-                                     "answers": HIV_NEEDLESTICK}, now=clock.now, settings=settings)
-        s.commit()
-        return case.ref, {k: v.mobile for k, v in people.items()}
+from tests.api.channels.test_sms import _paged_case
 
 
 def test_a_deactivated_phone_acknowledges_nothing_and_the_ladder_goes_on(twilio, rasa, session_factory, clock,
