@@ -385,7 +385,7 @@ def nobody_answered(voice: Voice, response: VoiceResponse, session: Session, par
                   path="/twilio/voice/text-me", say_options=False)
         return
     offer = call_transfer.offer_of(session, call_sid)
-    pending = call_transfer.pending_question(offer) if offer is not None else []
+    pending = call_transfer.pending_question(offer)
     voice.ask(response, replies=pending or [Reply(CONTINUE_TEXT)], state=CallState(turn))
 
 
@@ -426,7 +426,7 @@ def _text_me(session: Session, settings: Settings, params: dict[str, str], inbou
              turn: int) -> Response:
     call_sid = params.get("CallSid", "")
     offer = call_transfer.offer_of(session, call_sid)
-    case = call_transfer.case_by_ref(session, call_transfer.offer_ref(offer)) if offer is not None else None
+    case = call_transfer.case_by_ref(session, call_transfer.offer_ref(offer))
     response = VoiceResponse()
     voice = Voice(settings)
     caller = phone_or_none(params.get("From"))
@@ -435,7 +435,7 @@ def _text_me(session: Session, settings: Settings, params: dict[str, str], inbou
         body = reference_text(case, call_by=paging.callback_deadline(case), now=inbound.received_at)
         sent = call_transfer.text_reference(session, case, call_sid=call_sid, to=caller, body=body,
                                             now=inbound.received_at)
-    pending = call_transfer.pending_question(offer) if offer is not None else []
+    pending = call_transfer.pending_question(offer)
     voice.ask(response, replies=[*([Reply(TEXTED_TEXT)] if sent else []), *(pending or [Reply(CONTINUE_TEXT)])],
               state=CallState(turn))
     return twiml(response)

@@ -113,7 +113,10 @@ def start_transfer(session: Session, *, call_sid: str, conversation_id: str, rep
 
 
 def transfer_info(session: Session, call_sid: str) -> dict[str, Any]:
-    transfer = transfer_of(session, call_sid)
+    return _info(transfer_of(session, call_sid))
+
+
+def _info(transfer: ConversationMessage | None) -> dict[str, Any]:
     return (transfer.details or {}).get("transfer", {}) if transfer else {}
 
 
@@ -125,7 +128,7 @@ def record_dial_result(session: Session, *, call_sid: str, attempt: int, dial_st
     if existing is not None:
         return existing, False
     transfer = transfer_of(session, call_sid)
-    info = (transfer.details or {}).get("transfer", {}) if transfer else {}
+    info = _info(transfer)
     targets = info.get("targets") or []
     row = ConversationMessage(
         conversation_id=transfer.conversation_id if transfer else call_sid, channel="voice", direction="outbound",
