@@ -71,6 +71,10 @@ class WebUser:
         return self.role in accounts.ROTA_EDITORS
 
     @property
+    def is_admin(self) -> bool:
+        return self.role == Role.admin
+
+    @property
     def is_manager(self) -> bool:
         return self.role == Role.manager
 
@@ -124,6 +128,7 @@ ClinicalUser = Annotated[WebUser, Depends(require_roles(
     *accounts.CLINICAL, message="Only practitioners and clinical leads can change a case."))]
 RotaEditor = Annotated[WebUser, Depends(require_roles(
     *accounts.ROTA_EDITORS, message="Only admins and clinical leads can change the rota."))]
+AdminUser = Annotated[WebUser, Depends(require_roles(Role.admin, message="Only administrators manage accounts."))]
 ManagerUser = Annotated[WebUser, Depends(require_roles(Role.manager, message="This page is for managers."))]
 
 

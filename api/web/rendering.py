@@ -59,6 +59,32 @@ def local(ctx: Any, value: datetime | date | None, fmt: str = "%a %d %b %H:%M") 
     return value.strftime(fmt)
 
 
+def _zone(ctx: Any) -> ZoneInfo:
+    return ZoneInfo(ctx.get("tz") or "Europe/London")
+
+
+@pass_context
+def human(ctx: Any, value: datetime | date | None, *, time: bool = True) -> str:
+    """GOV.UK style: "Tuesday 1 December, 06:37" (a date alone: "Tuesday 1 December"); the year
+    is added when it is not this year. A date-only value never shows a time."""
+    if value is None:
+        return "—"
+    today = ctx["now"].astimezone(_zone(ctx)).date() if ctx.get("now") else None
+    moment = value.astimezone(_zone(ctx)) if isinstance(value, datetime) else value
+    day = moment.date() if isinstance(moment, datetime) else moment
+    text = f"{day:%A} {day.day} {day:%B}"
+    if today is None or day.year != today.year:
+        text += f" {day.year}"
+    if time and isinstance(moment, datetime):
+        text += f", {moment:%H:%M}"
+    return text
+
+
+@pass_context
+def human_date(ctx: Any, value: datetime | date | None) -> str:
+    return human(ctx, value, time=False)
+
+
 @pass_context
 def when(ctx: Any, value: datetime | None) -> str:
     """HH:MM today, else the weekday too (or the date, beyond a week)."""
@@ -98,7 +124,7 @@ def humanise(key: str) -> str:
 def templates() -> Jinja2Templates:
     t = Jinja2Templates(directory=str(TEMPLATES_DIR))
     t.env.filters.update(duration=duration, local=local, when=when, answer=answer, iso=iso, label=label,
-                         humanise=humanise)
+                         humanise=humanise, human=human, human_date=human_date)
     t.env.globals.update(OUTCOME_LABELS=OUTCOME_LABELS)
     return t
 

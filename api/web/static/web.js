@@ -56,6 +56,9 @@
   document.addEventListener("htmx:afterSwap", function () { syncOffset(); markNew(); tick(); });
 
   document.addEventListener("DOMContentLoaded", function () {
+    // GOV.UK error summary: focus it on load so a screen reader reads the problems first.
+    var summary = document.querySelector("[data-error-summary]");
+    if (summary) summary.focus();
     syncOffset(); markNew(); tick();
     window.setInterval(tick, 1000);
   });
