@@ -211,8 +211,8 @@ class OutboxMessage(Base):
     __tablename__ = "outbox_message"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    channel: Mapped[str] = mapped_column(String(16))
-    to: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(16))  # sms (the worker sends it) | email (a mail relay's)
+    to: Mapped[str] = mapped_column(String(254))  # E.164 number, or an email address (migration 0007)
     body: Mapped[str] = mapped_column(Text)
     page_id: Mapped[int | None] = mapped_column(ForeignKey("page.id", ondelete="RESTRICT"), index=True)
     status: Mapped[str] = mapped_column(String(16), index=True)
@@ -283,3 +283,21 @@ class UserEvent(Base):
     user_agent: Mapped[str | None] = mapped_column(String(255))
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class AccountToken(Base):
+    """A one-time set-password link (an invitation or a reset). Only the SHA-256 of the token is
+    kept: the link itself goes out in the outbox and a copy of this table opens no account."""
+
+    __tablename__ = "account_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="RESTRICT"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # hex SHA-256
+    purpose: Mapped[str] = mapped_column(String(16))  # invite | reset
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    # Set when a newer link, a deactivation or a password set by another link made this one void.
+    voided_at: Mapped[datetime | None]

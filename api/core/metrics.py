@@ -93,7 +93,7 @@ class DatabaseCollector(Collector):
             with self.app.state.session_factory() as session:
                 counts = dict(session.execute(
                     select(OutboxMessage.status, func.count()).where(
-                        OutboxMessage.status.in_(["queued", "sending", "failed"]))
+                        OutboxMessage.channel == "sms", OutboxMessage.status.in_(["queued", "sending", "failed"]))
                     .group_by(OutboxMessage.status)).all())
                 by_tier = session.execute(
                     select(Case.line, Case.urgency, func.count())

@@ -57,6 +57,13 @@ class EventType(StrEnum):
     refused_inactive = "sign_in_refused_inactive"
     throttled = "sign_in_throttled"  # too many failures from the address: no password checked
     signed_out = "signed_out"
+    # Changes an administrator makes (api/services/account_admin.py), recorded on the target account.
+    invited = "account_invited"
+    deactivated = "account_deactivated"
+    reactivated = "account_reactivated"
+    reset_sent = "password_reset_sent"
+    password_set = "password_set"
+    unlocked = "account_unlocked"
 
 
 class AccountError(ValueError):

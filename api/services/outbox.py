@@ -30,12 +30,14 @@ def enqueue_sms(session: Session, *, to: str, body: str, now: datetime, page_id:
 
 
 def deliver_pending(session: Session, notifier: Notifier, *, now: datetime, limit: int = 50) -> int:
-    """Send queued messages. Each row is claimed with a conditional UPDATE so two workers
-    never send the same text twice."""
+    """Send queued texts. Each row is claimed with a conditional UPDATE so two workers
+    never send the same text twice. Only `sms` rows: an `email` row (a set-password link,
+    api/services/account_admin.py) is left queued for the operator's mail relay, never texted."""
     ids = list(
         session.scalars(
             select(OutboxMessage.id)
-            .where(OutboxMessage.status == OutboxStatus.queued, OutboxMessage.attempts < MAX_ATTEMPTS)
+            .where(OutboxMessage.channel == "sms", OutboxMessage.status == OutboxStatus.queued,
+                   OutboxMessage.attempts < MAX_ATTEMPTS)
             .order_by(OutboxMessage.id)
             .limit(limit)
         )

@@ -1,4 +1,5 @@
-"""The practitioners' and managers' web pages: sign-in, dashboard, case pages, rota, reports.
+"""The practitioners', managers' and admins' web pages: sign-in, dashboard, case pages, rota,
+reports, accounts.
 
 Server-rendered (Jinja2, templates/), htmx for the live queue (static/, served at /static/web).
 Every page needs a signed-in user (api/web/deps.py); the API docs need a user or the API token.
@@ -8,10 +9,10 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.staticfiles import StaticFiles
 
-from api.web.routes import auth, cases, docs, referrals, reports, rota
+from api.web.routes import accounts, auth, cases, docs, referrals, reports, rota
 
 router = APIRouter()
-for _module in (auth, cases, rota, referrals, reports, docs):
+for _module in (auth, cases, rota, referrals, reports, accounts, docs):
     router.include_router(_module.router)
 router.mount("/static/web", StaticFiles(directory=Path(__file__).parent / "static", check_dir=False),
              name="web-static")

@@ -10,8 +10,9 @@ from api.main import create_app
 from tests.api.factories import HIV_NEEDLESTICK
 from tests.api.web.conftest import PASSWORD, confirm_organisation, sign_in, token_of
 
-# Open by design: health, the sign-in form, the public web chat and its assets, the signed Twilio webhooks.
-OPEN = re.compile(r"^/(health$|login$|chat(/|$)|static/chat(/|$)|twilio/)")
+# Open by design: health, the sign-in form, the public web chat and its assets, the signed Twilio webhooks,
+# and the set-password page, which a one-time link opens (tests/api/web/test_accounts.py).
+OPEN = re.compile(r"^/(health$|login$|chat(/|$)|static/chat(/|$)|twilio/|account/set-password/)")
 STATIC = re.compile(r"^/static/(web|docs)(/|$)")  # the pages' and the API docs' assets: public files
 
 
