@@ -130,6 +130,7 @@ class CaseStatus:
     line: str
     updated_at: Optional[str]
     summary: str
+    status_words: str = ""
 
     @classmethod
     def from_json(cls, data: Dict[str, Any]) -> "CaseStatus":
@@ -140,6 +141,7 @@ class CaseStatus:
             line=data.get("line", ""),
             updated_at=data.get("updated_at"),
             summary=data.get("summary") or "",
+            status_words=data.get("status_words") or "",
         )
 
 

@@ -377,7 +377,7 @@ class ActionReferralStatus(Action):
                 dispatcher.utter_message(response=n.UTTER_STATUS_API_DOWN)
             return reset
         dispatcher.utter_message(response=n.UTTER_REFERRAL_STATUS, case_ref=status.ref,
-                                 status=label(domain, "status", status.status),
+                                 status=status.status_words or label(domain, "status", status.status),
                                  updated=date_text(status.updated_at), summary=status.summary)
         return reset
 

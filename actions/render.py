@@ -52,7 +52,8 @@ def when_text(value: Any, domain: DomainDict) -> str:
 
 def date_text(value: Any) -> str:
     try:
-        moment = datetime.fromisoformat(str(value))
+        # Python 3.10's fromisoformat does not read the API's "Z" suffix.
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except (TypeError, ValueError):
         return str(value or "")
     if moment.tzinfo is not None:

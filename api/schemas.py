@@ -237,7 +237,8 @@ class CaseStatusRead(BaseModel):
     status: str
     urgency: str | None
     updated_at: datetime
-    summary: str
+    status_words: str  # the one status, in the asker's words
+    summary: str  # what happens next
 
 
 class CaseEventRead(BaseModel):

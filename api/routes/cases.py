@@ -36,7 +36,7 @@ from api.schemas import (
     ReferralAnswersCreate,
     SharpsAnswers,
 )
-from api.services import audit, cases, rota
+from api.services import audit, cases, referrals, rota
 from api.services.views import case_read, case_status_read
 
 router = APIRouter(prefix="/api/cases", tags=["cases"])
@@ -113,7 +113,11 @@ def get_case(ref: str, session: SessionDep, now: NowDep, _: Operator):
 @router.get("/{ref}/status", response_model=CaseStatusRead)
 def get_case_status(ref: str, session: SessionDep, now: NowDep, caller: OperatorOrBot, conversation: ConversationDep):
     """The bot must name the asking conversation: a case opened by another one is "not found"."""
-    return case_status_read(_case(session, ref, caller, conversation), now=now)
+    case = _case(session, ref, caller, conversation)
+    if case.line == Line.manager:
+        words, released = referrals.status_of(session, case)
+        return case_status_read(case, now=now, referral_words=words.value, report_released=released)
+    return case_status_read(case, now=now)
 
 
 @router.patch("/{ref}", response_model=CaseRead)

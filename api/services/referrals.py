@@ -1,5 +1,6 @@
-"""What a manager sees: their organisation's manager-line cases, their status, and the outcome
-report once a practitioner releases it. Never the answers, transcript or clinical notes.
+"""What a manager sees: their organisation's manager-line cases, whom each is about (the employee's
+name, which the manager gave), one status in the manager's words, and the outcome report once a
+practitioner releases it. Never the other answers, the transcript or clinical notes.
 
 A referral reaches an organisation's managers only once a person has bound it to that
 organisation (`confirmed_organisation_id`): the manager who made it on the web, or a practitioner
@@ -8,19 +9,21 @@ to the bot ("riverside") is only a suggestion: anyone can type any workplace.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
+import phonenumbers
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.core.config import Settings
-from api.enums import CaseKind, Channel, Line
+from api.enums import CaseKind, CaseStatus, Channel, Line
 from api.models import Case, CaseEvent, Organisation, UserAccount
 from api.services import audit, cases
 from api.services.casework import RELEASE_EVENT, CaseworkError
-from api.services.views import STATUS_WORDS
 
 CONFIRM_EVENT = "organisation_confirmed"
 
@@ -36,12 +39,48 @@ class NotAReferral(LookupError):
 REASONS = {"mental_health": "Mental health", "musculoskeletal": "Musculoskeletal", "other": "Other"}
 
 
+class ReferralStatus(StrEnum):
+    """The one status a manager sees, in their words (the value is what the pages and the CSV say)."""
+
+    received = "Received"
+    with_practitioner = "A practitioner is looking at it"
+    follow_up = "Follow-up planned"
+    report_available = "Outcome report available"
+    closed = "Closed"
+
+
+def referral_status(case: Case, released: CaseEvent | None) -> ReferralStatus:
+    """A released report is what a manager waits for, so it outranks the case's own status (the
+    case may still be open for follow-up, or closed: either way the report is the news)."""
+    if released is not None:
+        return ReferralStatus.report_available
+    if case.status == CaseStatus.closed:
+        return ReferralStatus.closed
+    if case.status == CaseStatus.follow_up:
+        return ReferralStatus.follow_up
+    if case.status in (CaseStatus.acknowledged, CaseStatus.in_progress):
+        return ReferralStatus.with_practitioner
+    return ReferralStatus.received
+
+
+def status_of(session: Session, case: Case) -> tuple[ReferralStatus, bool]:
+    """A manager-line case's one status, and whether an outcome report is released."""
+    released = _releases(session, [case.id]).get(case.id)
+    return referral_status(case, released), released is not None
+
+
 @dataclass
 class ReferralRow:
     case: Case
-    status_words: str
+    status: ReferralStatus
     released: CaseEvent | None
     milestones: list[tuple[str, datetime]]
+
+    @property
+    def employee_name(self) -> str | None:
+        """Whom the referral is about: the web form and the bot's referral flow both store it."""
+        name = (self.case.answers or {}).get("employee_name")
+        return (name.strip() or None) if isinstance(name, str) else None
 
 
 def _releases(session: Session, case_ids: list[int]) -> dict[int, CaseEvent]:
@@ -54,15 +93,18 @@ def _releases(session: Session, case_ids: list[int]) -> dict[int, CaseEvent]:
     return latest
 
 
-def _milestones(case: Case) -> list[tuple[str, datetime]]:
-    steps = [("Received", case.created_at), ("Accepted by OH", case.acknowledged_at),
-             ("Being handled", case.in_progress_at), ("Closed", case.closed_at)]
-    return [(name, at) for name, at in steps if at is not None]
+def _milestones(case: Case, released: CaseEvent | None) -> list[tuple[str, datetime]]:
+    """What has happened so far, oldest first (the history; the status says where it is now)."""
+    steps = [("Received by occupational health", case.created_at),
+             ("A practitioner picked it up", case.acknowledged_at or case.in_progress_at),
+             ("Outcome report released to you", released.created_at if released else None),
+             ("Closed", case.closed_at)]
+    return sorted(((name, at) for name, at in steps if at is not None), key=lambda step: step[1])
 
 
 def _row(case: Case, released: CaseEvent | None) -> ReferralRow:
-    return ReferralRow(case=case, status_words=STATUS_WORDS.get(case.status, case.status), released=released,
-                       milestones=_milestones(case))
+    return ReferralRow(case=case, status=referral_status(case, released), released=released,
+                       milestones=_milestones(case, released))
 
 
 def for_manager(session: Session, manager: UserAccount) -> list[ReferralRow]:
@@ -131,6 +173,27 @@ def confirm_organisation(session: Session, case: Case, *, code: str, actor: str,
                     description=f"organisation confirmed as {org.code}: its managers can now follow this referral",
                     details={"code": org.code, **previous})
     return org
+
+
+# Ofcom's ranges for drama and tests (07700 900xxx, 01632 960xxx) are well-formed UK numbers that
+# phonenumbers calls invalid because they are never allocated; a manager may give one in a demo.
+_DRAMA = re.compile(r"^(7700900|1632960)\d{3}$")
+_PHONE_CHARACTERS = re.compile(r"^[0-9+() .-]+$")
+
+
+def uk_phone_number(text: str) -> str | None:
+    """A UK phone number as typed ("07700 900 982", "+44 7700 900982") in E.164, or None if it is not one."""
+    text = text.strip()
+    if not _PHONE_CHARACTERS.match(text):
+        return None
+    try:
+        parsed = phonenumbers.parse(text, "GB")
+    except phonenumbers.NumberParseException:
+        return None
+    national = str(parsed.national_number)
+    if parsed.country_code != 44 or not (phonenumbers.is_valid_number(parsed) or _DRAMA.match(national)):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 def create_referral(session: Session, manager: UserAccount, *, answers: dict[str, Any], phone: str | None,

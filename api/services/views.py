@@ -34,16 +34,27 @@ def case_read(session: Session, case: Case, *, now: datetime, snapshot: RotaSnap
 
 
 STATUS_WORDS = {
-    "open": "received", "triaged": "received and triaged", "escalated": "with the on-call OH practitioner",
-    "acknowledged": "accepted by an OH practitioner", "in_progress": "being handled by OH",
-    "follow_up": "awaiting follow-up", "closed": "closed",
+    "open": "Received", "triaged": "Received and triaged", "escalated": "With the on-call OH practitioner",
+    "acknowledged": "Accepted by an OH practitioner", "in_progress": "Being handled by OH",
+    "follow_up": "Awaiting follow-up", "closed": "Closed",
 }
+# What happens next, said after the one status (never a second status, never a raw time).
+NEXT_WORDS = {
+    "open": "OH will be in touch.", "triaged": "OH will be in touch.",
+    "escalated": "The on-call OH practitioner has been told and will call back.",
+    "acknowledged": "An OH practitioner is handling it.", "in_progress": "An OH practitioner is handling it.",
+    "follow_up": "OH has planned a follow-up.", "closed": "If you need more, contact OH and quote the reference.",
+}
+REPORT_RELEASED = "OH has released an outcome report: read it on the managers' referral pages."
 
 
-def case_status_read(case: Case, *, now: datetime) -> dict[str, Any]:
-    words = STATUS_WORDS.get(case.status, case.status)
+def case_status_read(case: Case, *, now: datetime, referral_words: str | None = None,
+                     report_released: bool = False) -> dict[str, Any]:
+    """One status in the asker's words (a referral's is the manager pages' own, from
+    api/services/referrals.py) and what happens next."""
     return {
         "ref": case.ref, "line": case.line, "status": case.status, "urgency": case.urgency,
         "updated_at": case.updated_at,
-        "summary": f"{case.ref} is {words} (last update {case.updated_at:%d %b %Y %H:%M} UTC).",
+        "status_words": referral_words or STATUS_WORDS.get(case.status, case.status),
+        "summary": REPORT_RELEASED if report_released else NEXT_WORDS.get(case.status, ""),
     }

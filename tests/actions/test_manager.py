@@ -168,6 +168,17 @@ async def test_status_is_looked_up_and_shown(api, dispatcher, domain):
     assert events == [SlotSet(n.SLOT_STATUS_REF, None), SlotSet(n.SLOT_FORM_RETRIES, None)]
 
 
+async def test_status_reads_the_apis_words_and_its_utc_times(api, dispatcher, domain):
+    # The API writes UTC times with "Z", which Python 3.10's fromisoformat does not read by itself.
+    api.get("/api/cases/MA-000045/status").respond(200, json={
+        "ref": "MA-000045", "status": "closed", "urgency": "routine", "line": "manager",
+        "updated_at": "2026-12-01T06:37:23.785540Z", "status_words": "Outcome report available",
+        "summary": "OH has released an outcome report: read it on the managers' referral pages."})
+    await ActionReferralStatus().run(dispatcher, make_tracker(slots={n.SLOT_STATUS_REF: "MA-000045"}), domain)
+    assert dispatcher.messages[0]["status"] == "Outcome report available"
+    assert dispatcher.messages[0]["updated"] == "01 Dec 2026, 06:37"
+
+
 async def test_status_is_asked_for_this_conversation_only(api, dispatcher, domain):
     # The API answers a case another conversation opened exactly as an unknown one (404).
     route = api.get("/api/cases/MA-000045/status").respond(404, json={"detail": "no case with reference 'MA-000045'"})

@@ -127,7 +127,7 @@ def test_only_clinical_staff_confirm_and_only_a_real_organisation(client, browse
     nurse = browser_for("practitioner")
     assert nurse.post(f"/cases/{ref}/organisation", data={"code": "Y00001"}).status_code == 403  # no CSRF token
     r = nurse.post(f"/cases/{ref}/organisation", data={"code": "NOPE1", "csrf_token": token_of(nurse)})
-    assert r.status_code == 400 and "choose an organisation" in r.text
+    assert r.status_code == 400 and "Choose an organisation" in r.text
     sharps = client.post("/api/cases", json={"line": "sharps", "answers": HIV_NEEDLESTICK}).json()["ref"]
     r = nurse.post(f"/cases/{sharps}/organisation", data={"code": "Y00001", "csrf_token": token_of(nurse)})
     assert r.status_code == 400
