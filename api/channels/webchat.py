@@ -24,6 +24,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
+import phonenumbers
 from fastapi import APIRouter, Cookie, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -198,10 +199,29 @@ def _set_cookie(response: Response, settings: Settings, cid: str) -> None:
     )
 
 
+def contact_number(number: str) -> dict[str, str] | None:
+    """A configured number as a link target (E.164) and as people read it (0300 123 4567 for a UK
+    number); None when none is set or it is no phone number (an alphanumeric SMS sender, say)."""
+    if not number.strip():
+        return None
+    try:
+        parsed = phonenumbers.parse(number, "GB")
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(parsed):
+        return None
+    style = (phonenumbers.PhoneNumberFormat.NATIONAL if parsed.country_code == 44
+             else phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    return {"link": phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164),
+            "text": phonenumbers.format_number(parsed, style)}
+
+
 @router.get("/chat", response_class=HTMLResponse)
 def chat_page(request: Request, settings: SettingsDep,
               oh_chat: Annotated[str | None, Cookie()] = None) -> HTMLResponse:
-    response = templates.TemplateResponse(request, "chat.html", {"start_choices": START_CHOICES})
+    response = templates.TemplateResponse(request, "chat.html", {
+        "start_choices": START_CHOICES, "phone": contact_number(settings.helpline_phone_number),
+        "sms": contact_number(settings.helpline_sms)})
     if conversation(settings, oh_chat) is None:
         _set_cookie(response, settings, f"web-{secrets.token_hex(16)}")
     response.headers["Content-Security-Policy"] = CSP

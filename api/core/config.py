@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import quote
 
+import phonenumbers
 from limits import parse as parse_rate
 from limits import parse_many
 from pydantic import Field, ValidationInfo, field_validator, model_validator
@@ -49,6 +50,30 @@ class Settings(BaseSettings):
     # <Gather speechModel>: empty lets Twilio choose the speech-to-text model and fail over between
     # providers (its recommended default since 2025); set one (e.g. "googlev2_telephony") to pin it.
     twilio_speech_model: str = ""
+    # The helpline's own numbers, offered on the public chat page (tel: and sms: links, and in the
+    # message shown when the browser runs no JavaScript). Empty: the page does not offer that way in.
+    helpline_phone_number: str = ""
+    # Empty: TWILIO_FROM_NUMBER, the number the helpline's texts come from and are answered on.
+    helpline_sms_number: str = ""
+
+    @field_validator("helpline_phone_number", "helpline_sms_number")
+    @classmethod
+    def _helpline_number(cls, value: str, info: ValidationInfo) -> str:
+        value = value.strip()
+        if value:
+            try:
+                possible = phonenumbers.is_possible_number(phonenumbers.parse(value, "GB"))
+            except phonenumbers.NumberParseException:
+                possible = False
+            if not possible:
+                raise ValueError(f"{(info.field_name or '').upper()} '{value}' is not a phone number such as "
+                                 "0300 123 4567 or +443001234567")
+        return value
+
+    @property
+    def helpline_sms(self) -> str:
+        """The number people may text: HELPLINE_SMS_NUMBER, else the number texts are sent from."""
+        return self.helpline_sms_number or self.twilio_from_number
 
     rasa_url: str = "http://127.0.0.1:5005"
     # Seconds the API waits for Rasa before answering with the safe answer and opening a case

@@ -16,6 +16,7 @@ from api.services import accounts
 from api.web import session as web_session
 from api.web import throttle
 from api.web.deps import Csrf, CurrentUser, SignInRequired, WebRoute, WebUser, current_user, safe_next
+from api.web.forms import Problems
 from api.web.rendering import render
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -31,11 +32,18 @@ def _client(request: Request) -> dict[str, str | None]:
     return {"ip": throttle.client_address(request), "user_agent": request.headers.get("user-agent")}
 
 
-def _login_page(request: Request, settings, *, next_url: str, email: str = "", error: str | None = None,
+def _problem(field: str, message: str) -> Problems:
+    problems = Problems()
+    problems.add(field, message)
+    return problems
+
+
+def _login_page(request: Request, settings, *, next_url: str, email: str = "", problems: Problems | None = None,
                 status_code: int = 200) -> Response:
+    """The form again with what went wrong at the top; the email is kept, the password never is."""
     token = web_session.new_token()
     response = render(request, "login.html", {"login_csrf": token, "next": next_url, "email": email,
-                                              "error": error}, status_code=status_code)
+                                              "problems": problems}, status_code=status_code)
     web_session.write_login_token(response, settings, token)
     return response
 
@@ -63,7 +71,7 @@ def login(
     expected = web_session.read_login_token(request.cookies.get(web_session.LOGIN_COOKIE), settings)
     if not web_session.tokens_match(csrf_token, expected):
         return _login_page(request, settings, next_url=safe_next(next), email=email, status_code=403,
-                           error="The sign-in form had expired. Please try again.")
+                           problems=_problem("email", "The sign-in form had expired. Sign in again"))
     guard, client = throttle.for_app(request), _client(request)
     wait = guard.retry_after(client["ip"])
     if wait is not None:
@@ -72,20 +80,29 @@ def login(
         session.commit()
         minutes = math.ceil(wait / 60)
         response = _login_page(request, settings, next_url=safe_next(next), email=email, status_code=429,
-                               error=f"Too many failed sign-ins from your network. Try again in "
-                                     f"{minutes} minute{'s' if minutes != 1 else ''}.")
+                               problems=_problem("email", f"Too many failed sign-ins from your network. Try again "
+                                                          f"in {minutes} minute{'s' if minutes != 1 else ''}"))
         response.headers["Retry-After"] = str(wait)
         return response
+    missing = Problems()
+    if not email.strip():
+        missing.add("email", "Enter your email address")
+    if not password:
+        missing.add("password", "Enter your password")
+    if missing:  # nothing to check: not a failed sign-in, so it counts towards no lock
+        return _login_page(request, settings, next_url=safe_next(next), email=email, problems=missing,
+                           status_code=400)
     result = accounts.authenticate(session, email=email, password=password, now=now, **client)
     session.commit()
     if not result.ok:
         guard.failed(client["ip"])
         if result.locked_until is not None:
             error = (f"This account is locked for {accounts.LOCK_MINUTES} minutes after "
-                     f"{accounts.MAX_FAILED_SIGN_INS} failed sign-ins. Try again later or ask an administrator.")
+                     f"{accounts.MAX_FAILED_SIGN_INS} failed sign-ins. Try again later or ask an administrator")
         else:
-            error = "Email or password not recognised."
-        return _login_page(request, settings, next_url=safe_next(next), email=email, error=error, status_code=401)
+            error = "Email or password not recognised. Check your email address and password and try again"
+        return _login_page(request, settings, next_url=safe_next(next), email=email,
+                           problems=_problem("email", error), status_code=401)
     user = WebUser(account=result.user, csrf="")
     target = safe_next(next, home_for(user))
     if target in ("/", "/login"):

@@ -1,6 +1,8 @@
 """/reports: the service's figures with charts, and every table as CSV."""
 from __future__ import annotations
 
+from datetime import date
+
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
@@ -9,10 +11,13 @@ from api.services import reports
 from api.services.directory import NotFound
 from api.web.charts import bar_chart, column_chart
 from api.web.deps import ClinicalReader, WebRoute
+from api.web.forms import Problems
 from api.web.rendering import OUTCOME_LABELS, duration, render
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
-Weeks = Query(8, ge=1, le=104)
+DEFAULT_WEEKS, MAX_WEEKS = 8, 104
+Weeks = Query(DEFAULT_WEEKS, ge=1, le=MAX_WEEKS)
+WEEK_CHOICES = (4, 8, 13, 26, 52)
 
 
 def _charts(report: reports.Report) -> dict:
@@ -56,12 +61,33 @@ def _pivot(report: reports.Report) -> list[dict]:
             for dim, rows in groups.items() if rows]
 
 
+def _weeks(typed: str, problems: Problems) -> int:
+    """The filter's number of weeks; on a problem the page shows the default period with the problem."""
+    text = typed.strip()
+    if text.isdigit() and 1 <= int(text) <= MAX_WEEKS:
+        return int(text)
+    problems.add("weeks", f"Enter a number of weeks from 1 to {MAX_WEEKS}")
+    return DEFAULT_WEEKS
+
+
+def _flags(report: reports.Report) -> list[dict]:
+    """Repeated-exposure alerts with their dates as dates, so the page can say them in words."""
+    return [{**f, "first": date.fromisoformat(f["first"]), "last": date.fromisoformat(f["last"])}
+            for f in report.flags]
+
+
 @router.get("/reports")
-def reports_page(request: Request, user: ClinicalReader, session: SessionDep, now: NowDep, weeks: int = Weeks):
-    report = reports.build(session, now=now, weeks=weeks, tz=request.app.state.settings.timezone)
-    return render(request, "reports.html", {"r": report, "charts": _charts(report), "weeks": weeks,
+def reports_page(request: Request, user: ClinicalReader, session: SessionDep, now: NowDep,
+                 weeks: str = Query(str(DEFAULT_WEEKS), max_length=10)):
+    problems = Problems()
+    shown = _weeks(weeks, problems)
+    report = reports.build(session, now=now, weeks=shown, tz=request.app.state.settings.timezone)
+    choices = sorted({*WEEK_CHOICES, shown})
+    return render(request, "reports.html", {"r": report, "charts": _charts(report), "weeks": shown,
+                                            "week_choices": choices, "problems": problems, "flags": _flags(report),
                                             "measures": reports.MEASURES, "labels": reports.MEASURE_LABELS,
-                                            "groups": reports.GROUPS, "pivot": _pivot(report)})
+                                            "groups": reports.GROUPS, "pivot": _pivot(report)},
+                  status_code=400 if problems else 200)
 
 
 @router.get("/reports/{table}.csv")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import datetime, timezone
 
 import pytest
@@ -208,3 +209,28 @@ def test_csv_cells_never_start_a_formula():
     table = reports.Table("t", "t", ["name"], [["=HYPERLINK(\"x\")"], ["+1"], ["plain"], [-3]])
     lines = reports.to_csv(table).splitlines()
     assert lines[1].startswith("\"'=HYPERLINK") and lines[2] == "'+1" and lines[3] == "plain" and lines[4] == "-3"
+
+
+def test_reports_page_dates_in_words_and_accessible_charts(browser_for, known):
+    html = browser_for("lead").get("/reports?weeks=2").text
+    assert "from Monday 16 November to now" in html
+    assert "(Sunday 1 November to Monday 23 November: SH-000000" in html  # the repeated-exposure alert
+    assert '<option value="2" selected>' in html  # the period asked for stays chosen
+    svgs = re.findall(r"<svg[^>]*>(?:<title>[^<]+</title>)?", html)
+    assert len(svgs) >= 5
+    for svg in svgs:
+        assert 'role="img"' in svg and re.search(r'aria-label="[^"]+"', svg) and "<title>" in svg, svg
+    # Under each chart: where its figures are as a table and as a CSV file.
+    for table in ("volume", "response_times", "outcomes"):
+        assert f'<a href="#table-{table}">in a table' in html and f'id="table-{table}"' in html
+        assert f'<a href="/reports/{table}.csv?weeks=2">as a CSV file' in html
+    assert 'id="weeks"' in html and '<label for="weeks">' in html
+
+
+@pytest.mark.parametrize("weeks", ["0", "105", "many", ""])
+def test_a_bad_period_is_an_error_summary_and_the_default_period_is_shown(browser_for, known, weeks):
+    r = browser_for("lead").get(f"/reports?weeks={weeks}")
+    assert r.status_code == 400
+    assert "<title>Error: Reports" in r.text and 'class="error-summary"' in r.text
+    assert '<a href="#weeks">Enter a number of weeks from 1 to 104</a>' in r.text
+    assert '<option value="8" selected>' in r.text and 'aria-invalid="true"' in r.text

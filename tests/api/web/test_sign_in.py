@@ -9,7 +9,7 @@ from sqlalchemy import select
 from api.models import UserAccount, UserEvent
 from api.services import accounts
 from tests.api.factories import organisation, standard_rota
-from tests.api.web.conftest import PASSWORD, sign_in
+from tests.api.web.conftest import PASSWORD, csrf_from, sign_in
 
 
 def _events(session, email=None):
@@ -50,6 +50,28 @@ def test_unknown_account_and_wrong_password_are_audited_and_look_alike(web, worl
     assert a.status_code == b.status_code == 401
     assert "Email or password not recognised" in a.text and "Email or password not recognised" in b.text
     assert _events(session) == [("sign_in_failed", "unknown account"), ("sign_in_failed", "wrong password")]
+
+
+def test_a_failed_sign_in_is_an_error_summary_that_keeps_the_email_never_the_password(web, world):
+    r = sign_in(web, "Someone@Example.nhs.uk", password="a secret guess 123")
+    html = r.text
+    assert r.status_code == 401 and "<title>Error: Sign in" in html
+    assert 'class="error-summary"' in html and '<a href="#email">Email or password not recognised' in html
+    assert 'id="email"' in html and 'id="password"' in html and 'value="Someone@Example.nhs.uk"' in html
+    assert 'aria-invalid="true" aria-describedby="email-error"' in html
+    assert "a secret guess 123" not in html
+
+
+def test_empty_fields_say_what_to_enter_and_count_as_no_attempt(web, world, session):
+    page = web.get("/login")
+    r = web.post("/login", data={"email": "", "password": "", "csrf_token": csrf_from(page.text), "next": "/"})
+    assert r.status_code == 400
+    assert '<a href="#email">Enter your email address</a>' in r.text
+    assert '<a href="#password">Enter your password</a>' in r.text
+    r = web.post("/login", data={"email": "alex@example.nhs.uk", "password": "", "csrf_token": csrf_from(r.text)})
+    assert r.status_code == 400 and 'href="#email"' not in r.text and 'href="#password"' in r.text
+    assert 'value="alex@example.nhs.uk"' in r.text
+    assert _events(session) == []
 
 
 def test_five_failures_lock_the_account_for_fifteen_minutes(web, world, session, clock):
