@@ -99,13 +99,17 @@ def is_overdue(deadline: datetime | None, now: datetime) -> bool:
     return deadline is not None and now >= deadline
 
 
-def page_text(*, ref: str, urgency: str, summary: str, callback: str | None, emergency_department: bool) -> str:
-    """The SMS a practitioner receives. Short enough for two SMS segments."""
+def page_text(*, ref: str, urgency: str, summary: str, callback: str | None, emergency_department: bool,
+              link: str | None = None) -> str:
+    """The SMS a practitioner receives. Short enough for two SMS segments. `link`, the case page's
+    address, comes last with nothing after it, so a phone makes all of it (and only it) a link."""
     parts = [f"OH HELPLINE {urgency.upper()} {ref}", summary]
     if emergency_department:
         parts.append("Caller told to go to ED now.")
     parts.append(f"Call back: {callback}" if callback else "No call-back number yet: see the case.")
     parts.append(f"Reply ACK {ref} to acknowledge.")
+    if link:
+        parts.append(f"Open: {link}")
     return " ".join(p for p in parts if p)
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+import phonenumbers
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -33,7 +34,13 @@ RELEASE_EVENT = "outcome_released"
 
 
 class CaseworkError(ValueError):
-    """A request that cannot be carried out as asked; the message says why."""
+    """A request that cannot be carried out as asked; the message says why, in words for the
+    person who asked, and `field` names the part of the request it is about (None: the whole of
+    it), so a form can put the message beside that field."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 # --- what the page shows --------------------------------------------------------------------------
@@ -134,6 +141,35 @@ def can_release(case: Case) -> bool:
     return case.line == Line.manager and case.organisation_id is not None
 
 
+@dataclass(frozen=True)
+class CallBack:
+    """Whom to ring back and on what: `tel` for a tel: link, `shown` for reading (07700 900555)."""
+
+    name: str | None
+    tel: str
+    shown: str
+
+
+def call_back(case: Case) -> CallBack | None:
+    contact = case.contact or {}
+    number = str(contact.get("phone") or "").strip()
+    if not number:
+        return None
+    name = str(contact.get("name") or "").strip() or None
+    try:
+        parsed = phonenumbers.parse(number, "GB")
+    except phonenumbers.NumberParseException:
+        parsed = None
+    if parsed is None or not phonenumbers.is_possible_number(parsed):
+        # Not a number we can read: dial what was given, as given.
+        tel = "".join(ch for ch in number if ch.isdigit() or ch == "+")
+        return CallBack(name=name, tel=tel, shown=number) if tel else None
+    formats = phonenumbers.PhoneNumberFormat
+    style = formats.NATIONAL if parsed.country_code == 44 else formats.INTERNATIONAL  # a UK line reads 07700 900555
+    return CallBack(name=name, tel=phonenumbers.format_number(parsed, formats.E164),
+                    shown=phonenumbers.format_number(parsed, style))
+
+
 @dataclass
 class CasePage:
     case: Case
@@ -150,6 +186,7 @@ class CasePage:
     pending_page_id: int | None
     page_status: queue.PageStatusView | None
     summary: str
+    call: CallBack | None
 
 
 def advice_with_said(decision: dict[str, Any] | None, events: list[CaseEvent]) -> list[dict[str, Any]]:
@@ -181,6 +218,7 @@ def case_page(session: Session, case: Case, *, now: datetime, practitioner_id: i
         callbacks=[e for e in events if e.type == "call_back"], released=release(events),
         clock=queue.case_clock(case, now=now), pending_page_id=pending.id if pending else None,
         page_status=queue.latest_page_status(case), summary=case_summary(case, now=now),
+        call=call_back(case),
     )
 
 
@@ -212,9 +250,10 @@ def take_ownership(session: Session, case: Case, *, by: str, actor: str, now: da
                    practitioner_id: int | None) -> None:
     """"I'll take it": owner, acknowledge any outstanding page, and move the case to in progress."""
     if practitioner_id is None:
-        raise CaseworkError("only an account linked to a practitioner can own a case")
+        raise CaseworkError("Only an account linked to a practitioner can own a case: "
+                            "ask an administrator to link yours")
     if case.status == CaseStatus.closed:
-        raise CaseworkError(f"{case.ref} is closed; reopen it first")
+        raise CaseworkError(f"{case.ref} is closed: reopen it first")
     if case.owner_id != practitioner_id:
         _set_owner(session, case, practitioner_id, actor=actor, now=now)
     if queue.pending_page(case, practitioner_id=practitioner_id) is not None:
@@ -226,13 +265,13 @@ def take_ownership(session: Session, case: Case, *, by: str, actor: str, now: da
 def add_note(session: Session, case: Case, *, note: str, actor: str, now: datetime) -> None:
     note = note.strip()
     if not note:
-        raise CaseworkError("the note is empty")
+        raise CaseworkError("Enter a note", field="note")
     cases.add_note(session, case, note=note[:4000], actor=actor, now=now)
 
 
 def record_callback(session: Session, case: Case, *, result: str, note: str, actor: str, now: datetime) -> None:
     if result not in CALLBACK_RESULTS:
-        raise CaseworkError(f"unknown call-back result '{result}'")
+        raise CaseworkError("Choose what happened when you called back", field="result")
     note = note.strip()[:4000]
     case.updated_at = now
     text = f"call-back: {CALLBACK_RESULTS[result].lower()}" + (f" — {note}" if note else "")
@@ -245,7 +284,7 @@ def change_status(session: Session, case: Case, *, target: str, actor: str, now:
     if target not in {str(s) for s in SELECTABLE_STATUSES}:
         if target in {str(s) for s in CaseStatus}:
             raise IllegalTransition(case.status, target)
-        raise CaseworkError(f"unknown status '{target}'")
+        raise CaseworkError("Choose a status from the list", field="status")
     case_lifecycle.check_transition(case.status, target)
     cases.change_status(session, case, status=target, actor=actor, now=now)
 
@@ -253,9 +292,9 @@ def change_status(session: Session, case: Case, *, target: str, actor: str, now:
 def close(session: Session, case: Case, *, outcome: str, follow_up_on: date | None, note: str, actor: str,
           now: datetime, today: date) -> None:
     if outcome not in OUTCOMES:
-        raise CaseworkError("choose an outcome")
+        raise CaseworkError("Choose an outcome", field="outcome")
     if follow_up_on is not None and follow_up_on < today:
-        raise CaseworkError("the follow-up date is in the past")
+        raise CaseworkError("The follow-up date must be today or in the future", field="follow_up_on")
     case_lifecycle.check_transition(case.status, CaseStatus.closed)
     cases.change_status(session, case, status=CaseStatus.closed, actor=actor, now=now, outcome=outcome)
     case.follow_up_on = follow_up_on
@@ -272,10 +311,10 @@ def release_outcome(session: Session, case: Case, *, report: str, actor: str, no
     """Release the outcome report to the referring organisation's managers. Only what is written
     here is shown to them: never the answers, transcript or clinical notes."""
     if not can_release(case):
-        raise CaseworkError("only a manager-line case with an organisation has a report to release")
+        raise CaseworkError("Only a manager's referral with an organisation has an outcome report to release")
     report = report.strip()
     if not report:
-        raise CaseworkError("write the report the manager will see")
+        raise CaseworkError("Write the report the manager will see", field="report")
     case.updated_at = now
     audit.log_event(session, case, type=RELEASE_EVENT, actor=actor, now=now,
                     description="outcome report released to the organisation's managers",

@@ -53,6 +53,11 @@ def set_status(session: Session, case: Case, target: str, *, now: datetime, acto
     )
 
 
+def case_link(settings: Settings, ref: str) -> str:
+    """The case page's address, for the page text (signed out, it asks to sign in first)."""
+    return f"{settings.public_base_url.rstrip('/')}/cases/{ref}"
+
+
 def _callback(case: Case) -> str | None:
     return (case.contact or {}).get("phone")
 
@@ -104,6 +109,7 @@ def page_round(
     body = page_text(
         ref=case.ref, urgency=urgency, summary=case_summary(case, now=now), callback=_callback(case),
         emergency_department=bool(decision.get("go_to_emergency_department")),
+        link=case_link(settings, case.ref),
     )
     pages = []
     for person in plan.targets:

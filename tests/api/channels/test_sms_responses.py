@@ -74,8 +74,8 @@ BUDGET: dict[str, int] = {
     # HELP says what the line is, the emergency route, 999 and STOP: 2 segments. START and the
     # empty-message reply are held to 1 (EXCEPTIONS).
     KEYWORD: 2,
-    # A page gives the case, its urgency, a summary, the call-back number and how to acknowledge
-    # (api/domain/escalation.py page_text promises two segments).
+    # A page gives the case, its urgency, a summary, the call-back number, how to acknowledge and
+    # the case page's address (api/domain/escalation.py page_text promises two segments).
     PAGE: 2,
     # Acknowledgements, rota-gap alerts, call-back numbers: 1 segment, even at their longest.
     PRACTITIONER: 1,
@@ -91,6 +91,8 @@ NOT_SMS = frozenset({"utter_api_advice"})
 # Longest realistic values, from what the actions pass (actions/render.py, sharps.py, handoff.py,
 # manager.py); a test fails on a placeholder that has no value here.
 CASE_REF = "SH-000123"  # MA-000045 is the same length
+# A page ends with the case page's address (PUBLIC_BASE_URL + /cases/REF): a long NHS host name.
+CASE_LINK = "https://occupational-health-helpline.example.nhs.uk/cases/" + CASE_REF
 PHONE = "+447700900123"  # E.164, as the API stores a UK mobile
 ORGANISATION = "St Mary's Road Surgery and Health Centre"  # 40 characters, a GP practice or pharmacy
 PERSON_NAME = "Alexandra Fitzgerald-Brown"  # a full name of 26 characters
@@ -373,7 +375,8 @@ def practitioner_bodies(monkeypatch: pytest.MonkeyPatch | None = None) -> list[B
         summary = case_summary(case, now=NOW)
         bodies.append(Body(f"page:{case.line}", PAGE, page_text(
             ref=case.ref, urgency=case.urgency, summary=summary, callback=case.contact["phone"],
-            emergency_department=bool(case.decision.get("go_to_emergency_department")))))
+            emergency_department=bool(case.decision.get("go_to_emergency_department")),
+            link=CASE_LINK.replace(CASE_REF, case.ref))))
         # the confirmation names the page and repeats the case's summary: a page's budget
         bodies.append(Body(f"ack:{case.line}", PAGE, _ack_text(SimpleNamespace(id=999999, case=case), NOW)))
     no_number = SimpleNamespace(**{**vars(sharps), "contact": {}})
@@ -383,7 +386,7 @@ def practitioner_bodies(monkeypatch: pytest.MonkeyPatch | None = None) -> list[B
                              answers={}, decision={})
     bodies.append(Body("page:crisis, no number", PAGE, page_text(
         ref=crisis.ref, urgency=crisis.urgency, summary=case_summary(crisis, now=NOW), callback=None,
-        emergency_department=True)))
+        emergency_department=True, link=CASE_LINK)))
 
     # The inline texts (rota gap, call-back number, "asked to talk to a person"), captured as queued.
     sent: list[tuple[str, str]] = []

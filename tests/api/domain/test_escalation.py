@@ -35,6 +35,15 @@ def test_page_text_carries_ref_and_ack_instruction():
     text = page_text(ref="SH-000001", urgency="emergency", summary="sharps injury.", callback="+447700900555",
                      emergency_department=True)
     assert text.startswith("OH HELPLINE EMERGENCY SH-000001") and "ACK SH-000001" in text and "ED" in text
+    assert "http" not in text  # no link unless one is given
+
+
+def test_page_text_ends_with_the_case_link_alone():
+    link = "https://helpline.example.nhs.uk/cases/SH-000001"
+    text = page_text(ref="SH-000001", urgency="urgent", summary="sharps injury.", callback=None,
+                     emergency_department=False, link=link)
+    # Last and on its own, so the phone links exactly the address (no full stop stuck to it).
+    assert text.endswith(f" Open: {link}") and text.split()[-1] == link
 
 
 def test_a_call_rings_the_ladder_in_order_each_person_once_and_never_everyone():

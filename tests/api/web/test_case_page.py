@@ -10,7 +10,7 @@ from api.domain.case_lifecycle import ALLOWED
 from api.services import casework
 from tests.api.factories import HIV_NEEDLESTICK
 from tests.api.web.builders import message
-from tests.api.web.conftest import confirm_organisation, token_of
+from tests.api.web.conftest import confirm_organisation, csrf_from, sign_in, token_of
 
 
 @pytest.fixture
@@ -29,7 +29,7 @@ def emergency(client, clock, world, session):
 
 
 def _options(html: str, name: str) -> list[str]:
-    select = re.search(rf'<select name="{name}"[^>]*>(.*?)</select>', html, re.S).group(1)
+    select = re.search(rf'<select [^>]*name="{name}"[^>]*>(.*?)</select>', html, re.S).group(1)
     return [v for v in re.findall(r'<option value="([^"]*)"', select) if v]
 
 
@@ -100,7 +100,7 @@ def test_close_with_outcome_and_follow_up(browser_for, emergency, client, sessio
     assert nurse.post(f"/cases/{emergency}/close", data={"outcome": "cured", "csrf_token": token}).status_code == 400
     past = nurse.post(f"/cases/{emergency}/close", data={"outcome": "pep_started", "follow_up_on": "2026-11-01",
                                                           "csrf_token": token})
-    assert past.status_code == 400 and "in the past" in past.text
+    assert past.status_code == 400 and "The follow-up date must be today or in the future" in past.text
     r = nurse.post(f"/cases/{emergency}/close", data={"outcome": "pep_started", "follow_up_on": "2027-01-04",
                                                       "note": "PEP in ED", "csrf_token": token}, follow_redirects=False)
     assert r.status_code == 303
@@ -122,7 +122,7 @@ def test_release_outcome_to_the_manager(client, browser_for, world):
                                           "answers": {"topic": "return to work after surgery"}}).json()["ref"]
     nurse, manager = browser_for("practitioner"), browser_for("manager")
     refused = nurse.post(f"/cases/{ref}/release", data={"report": "Too soon.", "csrf_token": token_of(nurse)})
-    assert refused.status_code == 400 and "confirm the referral&#39;s organisation" in refused.text
+    assert refused.status_code == 400 and "Confirm the referral&#39;s organisation" in refused.text
     assert confirm_organisation(nurse, ref, "Y00001").status_code == 303
     assert "not released an outcome report yet" in manager.get(f"/referrals/{ref}").text
     r = nurse.post(f"/cases/{ref}/release", data={"report": "Fit for work with adjusted duties for 4 weeks.",
@@ -144,3 +144,107 @@ def test_sharps_cases_have_no_report_to_release(browser_for, emergency):
 def test_unknown_case_is_a_404_page(browser_for):
     r = browser_for("practitioner").get("/cases/SH-999999")
     assert r.status_code == 404 and "Not found" in r.text
+
+
+# --- the on-call practitioner's phone: act first, read after -------------------------------------
+
+def _bar(html: str) -> str:
+    return re.search(r'<section class="action-bar" id="actions".*?</section>', html, re.S).group(0)
+
+
+def test_the_action_bar_comes_before_the_facts_with_every_first_action(browser_for, emergency):
+    html = browser_for("lead").get(f"/cases/{emergency}").text  # the lead neither owns it nor was paged first
+    bar = _bar(html)
+    assert html.index('id="actions"') < html.index('id="decision"') < html.index('class="case-side"')
+    assert html.index('id="actions"') < html.index('class="case-facts"')
+    assert re.search(rf'<form method="post" action="/cases/{emergency}/take">', bar)
+    assert '<a class="btn btn-primary" href="tel:+447700900555" data-action="call">Call Sam' in bar
+    assert "07700 900555" in bar  # the number as people read it
+    assert 'href="#note"' in bar and 'id="note"' in html  # "Add a note" goes to the note form
+    nurse = browser_for("practitioner")  # paged, and a pending page waits for her
+    bar = _bar(nurse.get(f"/cases/{emergency}").text)
+    assert f'action="/cases/{emergency}/acknowledge"' in bar and 'data-action="acknowledge"' in bar
+    assert bar.index('data-action="acknowledge"') < bar.index('data-action="call"')
+
+
+def test_no_call_link_without_a_number_and_no_acknowledge_once_acknowledged(browser_for, client):
+    ref = client.post("/api/cases", json={"line": "sharps", "answers": HIV_NEEDLESTICK,
+                                          "contact": {"name": "Sam"}}).json()["ref"]
+    nurse = browser_for("practitioner")
+    html = nurse.get(f"/cases/{ref}").text
+    assert "tel:" not in html and "No number yet" in html
+    assert 'data-action="acknowledge"' in _bar(html)
+    assert nurse.post(f"/cases/{ref}/acknowledge", data={"csrf_token": csrf_from(html)},
+                      follow_redirects=False).status_code == 303
+    after = nurse.get(f"/cases/{ref}?done=acknowledged").text
+    assert 'data-action="acknowledge"' not in after and "Page acknowledged." in after
+    assert after.index("Page acknowledged.") < after.index('id="actions"')  # said at the top
+
+
+def test_a_refused_close_names_the_field_and_keeps_what_was_typed(browser_for, emergency, client):
+    nurse = browser_for("practitioner")
+    token = token_of(nurse)
+    r = nurse.post(f"/cases/{emergency}/close", data={"outcome": "", "follow_up_on": "2027-01-04",
+                                                      "note": "PEP started <in ED>", "csrf_token": token})
+    assert r.status_code == 400 and r.text.count('class="error-summary"') == 1
+    assert '<a href="#outcome">Choose an outcome</a>' in r.text
+    assert "<title>Error: " in r.text
+    assert re.search(r'<select id="outcome" name="outcome" aria-invalid="true" aria-describedby="outcome-error">',
+                     r.text)
+    assert 'id="outcome-error"' in r.text
+    assert 'value="2027-01-04"' in r.text  # the date and the note kept, the note escaped
+    assert '<textarea id="close-note" name="note" rows="2" maxlength="4000">PEP started &lt;in ED&gt;</textarea>' \
+        in r.text
+    past = nurse.post(f"/cases/{emergency}/close", data={"outcome": "pep_started", "follow_up_on": "2026-11-01",
+                                                         "csrf_token": token})
+    assert '<a href="#follow_up_on">' in past.text
+    assert re.search(r'<option value="pep_started" selected>', past.text)
+    bad = nurse.post(f"/cases/{emergency}/close", data={"outcome": "pep_started", "follow_up_on": "4/1/27",
+                                                        "csrf_token": token})
+    assert bad.status_code == 400 and '<a href="#follow_up_on">Enter the follow-up date as a real date' in bad.text
+    assert client.get(f"/api/cases/{emergency}").json()["status"] == "escalated"
+
+
+def test_other_refusals_point_at_their_own_field(browser_for, emergency):
+    nurse = browser_for("practitioner")
+    token = token_of(nurse)
+    note = nurse.post(f"/cases/{emergency}/notes", data={"note": "  ", "csrf_token": token})
+    assert note.status_code == 400 and '<a href="#note">Enter a note</a>' in note.text
+    callback = nurse.post(f"/cases/{emergency}/callbacks", data={"result": "maybe", "note": "rang twice",
+                                                                 "csrf_token": token})
+    assert '<a href="#result">' in callback.text and ">rang twice</textarea>" in callback.text
+    status = nurse.post(f"/cases/{emergency}/status", data={"status": "follow_up", "csrf_token": token})
+    assert status.status_code == 409 and '<a href="#status">A case in status' in status.text
+    nurse.post(f"/cases/{emergency}/acknowledge", data={"csrf_token": token})
+    again = nurse.post(f"/cases/{emergency}/acknowledge", data={"csrf_token": token})
+    assert again.status_code == 400 and '<a href="#actions">' in again.text  # no field: the action bar
+
+
+def test_human_dates_for_what_people_read(browser_for, emergency, client):
+    nurse = browser_for("practitioner")
+    html = nurse.get(f"/cases/{emergency}").text
+    assert "opened Monday 23 November, 14:00" in html
+    assert re.search(r'id="pages".*<time datetime="[^"]+">14:00:00</time>', html, re.S)  # today: the time alone
+    nurse.post(f"/cases/{emergency}/close", data={"outcome": "advice_only", "follow_up_on": "2027-01-04",
+                                                  "csrf_token": token_of(nurse)})
+    closed = nurse.get(f"/cases/{emergency}").text
+    assert "Follow-up Monday 4 January 2027" in closed and "Advice only, Monday 23 November, 14:00" in closed
+
+
+def test_the_page_text_links_to_the_case(emergency, session, settings):
+    from api.models import OutboxMessage
+
+    bodies = [m.body for m in session.query(OutboxMessage).filter(OutboxMessage.page_id.isnot(None))]
+    link = f"{settings.public_base_url.rstrip('/')}/cases/{emergency}"
+    assert bodies and all(body.endswith(f" Open: {link}") for body in bodies)
+
+
+def test_the_link_signed_out_asks_once_then_opens_the_case(web, world, emergency):
+    r = web.get(f"/cases/{emergency}", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == f"/login?next=%2Fcases%2F{emergency}"
+    login = web.get(r.headers["location"])
+    assert f'name="next" value="/cases/{emergency}"' in login.text
+    signed_in = sign_in(web, world["users"]["practitioner"].email, next=f"/cases/{emergency}")
+    assert (signed_in.status_code, signed_in.headers["location"]) == (303, f"/cases/{emergency}")
+    page = web.get(f"/cases/{emergency}")
+    assert page.status_code == 200 and 'data-action="acknowledge"' in page.text
