@@ -25,13 +25,14 @@ XDIST = -n $(PYTEST_WORKERS) --dist loadfile
 TEST_PHASES := lint audit test-api test-api-postgres test-bot validate stories faults nlu
 
 .PHONY: help run test setup env venvs migrate seed train pipeline lint audit test-api test-bot validate stories nlu \
-        sms test-api-postgres retention bench bench-reports faults lock-api lock-bot clean
+        sms test-api-postgres retention bench a11y bench-reports faults lock-api lock-bot clean
 
 help:
 	@echo "make run    set everything up, then start the API (8000), action server (5055) and Rasa (5005)"
 	@echo "make test   every check: lint, API tests, action tests, rasa data validate, conversation tests, fault tests,"
 	@echo "            NLU report; each phase's time is printed at the end and written to reports/test-times.md"
 	@echo "make lint   ruff and the import contracts (lint-imports); the first step of make test"
+	@echo "make a11y   the browser tests alone: axe-core on every page, the phone, keyboard and no-JavaScript walks"
 	@echo "make audit  pip-audit over requirements/api.txt and bot.txt (skips, saying so, when offline)"
 	@echo "make bench-reports  time /reports over 100,000 stored turns (bench/reports-results.md)"
 
@@ -95,6 +96,11 @@ audit: .venv-api/.installed
 
 test-api: .venv-api/.installed
 	$(API)/python -m pytest tests/api tests/browser tests/scripts -q $(XDIST)
+
+# The browser tests alone (they also run in test-api): Debian's chromium, axe-core vendored under
+# tests/browser/vendor; each page's axe result in tests/artifacts/axe/, screenshots in tests/artifacts/.
+a11y: .venv-api/.installed
+	HELPLINE_REQUIRE_CHROMIUM=1 $(API)/python -m pytest tests/browser -q $(XDIST)
 
 # The same API suite against a throwaway PostgreSQL server (Debian's postgresql package),
 # one server per xdist worker.

@@ -68,6 +68,8 @@ def staff_server(tmp: Path, extra_env: dict[str, str] | None = None) -> Iterator
         # Never the developer's Twilio account, whatever .env says: pages go to the outbox and the log.
         "TWILIO_ACCOUNT_SID": "", "TWILIO_AUTH_TOKEN": "", "TWILIO_FROM_NUMBER": "",
         "RASA_URL": "http://127.0.0.1:9", "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT),
+        # Ofcom's drama ranges: numbers that look real and reach nobody.
+        "HELPLINE_PHONE_NUMBER": "0306 999 0123", "HELPLINE_SMS_NUMBER": "07700 900123",
         **(extra_env or {}),
     }
     subprocess.run([sys.executable, "-m", "alembic", "upgrade", "head"], cwd=ROOT, env=env, check=True,

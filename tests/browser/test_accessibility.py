@@ -76,7 +76,7 @@ def _submit_without_browser_checks(page: Any, form: str) -> None:
 
 
 def _visit(page: Any, server: dict[str, Any], path: str, name: str, failures: list[str]) -> None:
-    response = page.goto(server["base"] + path)
+    response = page.goto(path if path.startswith("http") else server["base"] + path)
     assert response is not None and response.status < 400, f"{path}: {response.status if response else 'none'}"
     _check(page, name, failures)
 
@@ -132,7 +132,38 @@ def test_admin_pages(server, open_page):
     page.locator("main table a[href^='/accounts/']").first.click()
     page.wait_for_load_state()
     _check(page, "account", failures)
+
+    # Invite a practitioner; the set-password link from the outbox, opened by them.
+    page.goto(server["base"] + "/accounts/new")
+    page.fill("#name", "Priya Shah")
+    page.fill("#email", "priya.shah@example.nhs.uk")
+    page.select_option("#role", "practitioner")
+    page.fill("#mobile", "07700 900321")
+    page.locator("main form [type=submit]").first.click()
+    page.wait_for_load_state()
+    _check(page, "account-invited", failures)
+    account = page.url.rsplit("/", 2)[-2]
+    _visit(page, server, f"/accounts/{account}/deactivate", "account-deactivate", failures)
+    invitee = open_page()
+    _visit(invitee, server, _email_link(server["db_url"], "priya.shah@example.nhs.uk"), "set-password", failures)
+    invitee.fill("input[name=password]", "short")
+    _submit_without_browser_checks(invitee, "main form")
+    invitee.wait_for_selector(".error-summary")
+    _check(invitee, "set-password-error", failures)
+
+    # The pages a refusal draws.
+    page.goto(server["base"] + "/cases/SH-000001")
+    _check(page, "error-403", failures)
+    page.goto(server["base"] + "/accounts/999999")
+    _check(page, "error-404", failures)
     assert not failures, "\n\n".join(failures)
+
+
+def _email_link(db_url: str, email: str) -> str:
+    with sqlite3.connect(db_url.removeprefix("sqlite:///")) as db:
+        body = db.execute("select body from outbox_message where channel = 'email' and \"to\" = ? "
+                          "order by id desc", (email,)).fetchone()[0]
+    return next(word for word in body.split() if "/account/set-password/" in word).rstrip(".")
 
 
 def test_manager_pages(server, open_page):
