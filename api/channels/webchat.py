@@ -24,7 +24,6 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import phonenumbers
 from fastapi import APIRouter, Cookie, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -36,6 +35,7 @@ from starlette.concurrency import run_in_threadpool
 from api.channels import intents
 from api.channels import outcome as outcome_panel
 from api.channels.adapter import OfflineAnswer
+from api.core import phones
 from api.core.config import Settings
 from api.deps import SessionDep, SettingsDep
 from api.enums import TurnStatus
@@ -202,18 +202,8 @@ def _set_cookie(response: Response, settings: Settings, cid: str) -> None:
 def contact_number(number: str) -> dict[str, str] | None:
     """A configured number as a link target (E.164) and as people read it (0300 123 4567 for a UK
     number); None when none is set or it is no phone number (an alphanumeric SMS sender, say)."""
-    if not number.strip():
-        return None
-    try:
-        parsed = phonenumbers.parse(number, "GB")
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_possible_number(parsed):
-        return None
-    style = (phonenumbers.PhoneNumberFormat.NATIONAL if parsed.country_code == 44
-             else phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-    return {"link": phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164),
-            "text": phonenumbers.format_number(parsed, style)}
+    parsed = phones.parse(number)
+    return {"link": phones.link(parsed), "text": phones.readable(parsed)} if parsed is not None else None
 
 
 @router.get("/chat", response_class=HTMLResponse)

@@ -9,13 +9,12 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import quote
 
-import phonenumbers
 from limits import parse as parse_rate
 from limits import parse_many
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from api.core import secret_rules
+from api.core import phones, secret_rules
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +60,7 @@ class Settings(BaseSettings):
     def _helpline_number(cls, value: str, info: ValidationInfo) -> str:
         value = value.strip()
         if value:
-            try:
-                possible = phonenumbers.is_possible_number(phonenumbers.parse(value, "GB"))
-            except phonenumbers.NumberParseException:
-                possible = False
-            if not possible:
+            if phones.parse(value) is None:
                 raise ValueError(f"{(info.field_name or '').upper()} '{value}' is not a phone number such as "
                                  "0300 123 4567 or +443001234567")
         return value

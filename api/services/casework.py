@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-import phonenumbers
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.core import phones
 from api.domain import case_lifecycle
 from api.domain.case_lifecycle import IllegalTransition
 from api.enums import CaseStatus, Line
@@ -156,18 +156,12 @@ def call_back(case: Case) -> CallBack | None:
     if not number:
         return None
     name = str(contact.get("name") or "").strip() or None
-    try:
-        parsed = phonenumbers.parse(number, "GB")
-    except phonenumbers.NumberParseException:
-        parsed = None
-    if parsed is None or not phonenumbers.is_possible_number(parsed):
+    parsed = phones.parse(number)
+    if parsed is None:
         # Not a number we can read: dial what was given, as given.
         tel = "".join(ch for ch in number if ch.isdigit() or ch == "+")
         return CallBack(name=name, tel=tel, shown=number) if tel else None
-    formats = phonenumbers.PhoneNumberFormat
-    style = formats.NATIONAL if parsed.country_code == 44 else formats.INTERNATIONAL  # a UK line reads 07700 900555
-    return CallBack(name=name, tel=phonenumbers.format_number(parsed, formats.E164),
-                    shown=phonenumbers.format_number(parsed, style))
+    return CallBack(name=name, tel=phones.link(parsed), shown=phones.readable(parsed))
 
 
 @dataclass

@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import phonenumbers
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from api.core import metrics
+from api.core import metrics, phones
 from api.core.config import Settings
 from api.domain import case_lifecycle, page_gate
 from api.domain.escalation import LADDER, LAST_STEP, ack_deadline, call_by, call_order, page_text, plan_step
@@ -334,15 +333,7 @@ def acknowledge(session: Session, page_id: int, *, now: datetime, by: str | None
 
 
 def normalise_number(number: str) -> str | None:
-    try:
-        parsed = phonenumbers.parse(number, "GB")
-    except phonenumbers.NumberParseException:
-        return None
-    # "Possible" rather than "valid": Ofcom's drama range (07700 900xxx), used for demo
-    # and test numbers, is well-formed but never allocated.
-    if not phonenumbers.is_possible_number(parsed):
-        return None
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    return phones.e164(number)
 
 
 # The one answer to an "ACK" that does not count, whatever the reason: it must not tell a

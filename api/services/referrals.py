@@ -19,6 +19,7 @@ import phonenumbers
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.core import phones
 from api.core.config import Settings
 from api.enums import CaseKind, CaseStatus, Channel, Line
 from api.models import Case, CaseEvent, Organisation, UserAccount
@@ -186,14 +187,12 @@ def uk_phone_number(text: str) -> str | None:
     text = text.strip()
     if not _PHONE_CHARACTERS.match(text):
         return None
-    try:
-        parsed = phonenumbers.parse(text, "GB")
-    except phonenumbers.NumberParseException:
+    parsed = phones.parse(text)
+    # Stricter than dialable: a referral's call-back is a UK line that exists (or a drama number).
+    if parsed is None or parsed.country_code != 44 or not (
+            phonenumbers.is_valid_number(parsed) or _DRAMA.match(str(parsed.national_number))):
         return None
-    national = str(parsed.national_number)
-    if parsed.country_code != 44 or not (phonenumbers.is_valid_number(parsed) or _DRAMA.match(national)):
-        return None
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    return phones.link(parsed)
 
 
 def create_referral(session: Session, manager: UserAccount, *, answers: dict[str, Any], phone: str | None,

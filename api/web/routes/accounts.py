@@ -7,6 +7,7 @@ Destructive changes ask on a confirmation page first (a GET) and act on its POST
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
 from api.deps import NowDep, SessionDep, SettingsDep
+from api.models import UserAccount
 from api.services import account_admin, accounts
 from api.web import session as web_session
 from api.web.deps import AdminUser, Csrf, WebRoute
@@ -110,16 +112,24 @@ def deactivate_form(request: Request, account_id: int, user: AdminUser, session:
     return _confirm(request, account_admin.account(session, account_id, now=now), "deactivate")
 
 
+def _change(request: Request, session: Session, account_id: int, action: str, done: str, now,
+            change: Callable[[UserAccount], None]) -> Response:
+    """Run one change on an account and commit it with its audit row; a refusal redraws the
+    confirmation page with the reason."""
+    row = account_admin.account(session, account_id, now=now)
+    try:
+        change(row.user)
+    except account_admin.Refused as exc:
+        return _refused(request, session, account_id, action, now, exc)
+    session.commit()
+    return RedirectResponse(f"/accounts/{account_id}?done={done}", status_code=303)
+
+
 @router.post("/accounts/{account_id}/deactivate", dependencies=[Csrf])
 def deactivate(request: Request, account_id: int, user: AdminUser, session: SessionDep, now: NowDep,
                settings: SettingsDep):
-    row = account_admin.account(session, account_id, now=now)
-    try:
-        account_admin.deactivate(session, row.user, by=user.account, now=now, settings=settings)
-    except account_admin.Refused as exc:
-        return _refused(request, session, account_id, "deactivate", now, exc)
-    session.commit()
-    return RedirectResponse(f"/accounts/{account_id}?done=deactivated", status_code=303)
+    return _change(request, session, account_id, "deactivate", "deactivated", now, lambda target: (
+        account_admin.deactivate(session, target, by=user.account, now=now, settings=settings)))
 
 
 @router.get("/accounts/{account_id}/reactivate")
@@ -129,10 +139,8 @@ def reactivate_form(request: Request, account_id: int, user: AdminUser, session:
 
 @router.post("/accounts/{account_id}/reactivate", dependencies=[Csrf])
 def reactivate(request: Request, account_id: int, user: AdminUser, session: SessionDep, now: NowDep):
-    row = account_admin.account(session, account_id, now=now)
-    account_admin.reactivate(session, row.user, by=user.account, now=now)
-    session.commit()
-    return RedirectResponse(f"/accounts/{account_id}?done=reactivated", status_code=303)
+    return _change(request, session, account_id, "reactivate", "reactivated", now, lambda target: (
+        account_admin.reactivate(session, target, by=user.account, now=now)))
 
 
 @router.get("/accounts/{account_id}/reset-password")
@@ -143,21 +151,14 @@ def reset_form(request: Request, account_id: int, user: AdminUser, session: Sess
 @router.post("/accounts/{account_id}/reset-password", dependencies=[Csrf])
 def reset(request: Request, account_id: int, user: AdminUser, session: SessionDep, now: NowDep,
           settings: SettingsDep):
-    row = account_admin.account(session, account_id, now=now)
-    try:
-        account_admin.send_link(session, row.user, by=user.account, now=now, settings=settings)
-    except account_admin.Refused as exc:
-        return _refused(request, session, account_id, "reset-password", now, exc)
-    session.commit()
-    return RedirectResponse(f"/accounts/{account_id}?done=link-sent", status_code=303)
+    return _change(request, session, account_id, "reset-password", "link-sent", now, lambda target: (
+        account_admin.send_link(session, target, by=user.account, now=now, settings=settings)))
 
 
 @router.post("/accounts/{account_id}/unlock", dependencies=[Csrf])
 def unlock(request: Request, account_id: int, user: AdminUser, session: SessionDep, now: NowDep):
-    row = account_admin.account(session, account_id, now=now)
-    account_admin.unlock(session, row.user, by=user.account, now=now)
-    session.commit()
-    return RedirectResponse(f"/accounts/{account_id}?done=unlocked", status_code=303)
+    return _change(request, session, account_id, "unlock", "unlocked", now, lambda target: (
+        account_admin.unlock(session, target, by=user.account, now=now)))
 
 
 # --- the public set-password page ---------------------------------------------------------------
