@@ -301,3 +301,21 @@ class AccountToken(Base):
     used_at: Mapped[datetime | None]
     # Set when a newer link, a deactivation or a password set by another link made this one void.
     voided_at: Mapped[datetime | None]
+
+
+class CaseReview(Base):
+    """A practitioner's own urgency for a case once they have spoken to the person, beside the
+    rules' urgency at that moment. Append-only: a changed mind is a new row, the newest counts,
+    so concordance by rule version can be counted again from the rows at any time."""
+
+    __tablename__ = "case_review"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="RESTRICT"), index=True)
+    urgency: Mapped[str] = mapped_column(String(16))  # the practitioner's
+    rules_urgency: Mapped[str | None] = mapped_column(String(16))  # the case's (the rules') when reviewed
+    rule_version: Mapped[str | None] = mapped_column(String(40))
+    by: Mapped[str] = mapped_column(String(200))  # the practitioner, as named
+    actor: Mapped[str] = mapped_column(String(120))  # who sent it (signed-in user or token)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(index=True)
