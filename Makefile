@@ -25,7 +25,7 @@ XDIST = -n $(PYTEST_WORKERS) --dist loadfile
 TEST_PHASES := lint audit test-api test-api-postgres test-bot validate stories faults nlu
 
 .PHONY: help run test setup env venvs migrate seed train pipeline lint audit test-api test-bot validate stories nlu \
-        sms test-api-postgres retention bench a11y bench-reports faults lock-api lock-bot clean
+        sms test-api-postgres retention bench a11y bench-reports faults lock-api lock-bot clean rules-check
 
 help:
 	@echo "make run    set everything up, then start the API (8000), action server (5055) and Rasa (5005)"
@@ -35,6 +35,8 @@ help:
 	@echo "make a11y   the browser tests alone: axe-core on every page, the phone, keyboard and no-JavaScript walks"
 	@echo "make audit  pip-audit over requirements/api.txt and bot.txt (skips, saying so, when offline)"
 	@echo "make bench-reports  time /reports over 100,000 stored turns (bench/reports-results.md)"
+	@echo "make rules-check FILE=api/triage/rules/sharps-2027.1.1.yaml  replay a candidate rule file over the past"
+	@echo "            cases in DATABASE_URL (a copy of the live database) and print what would change"
 
 # A developer's and CI's .venv-api: production's packages (api.txt) and the test tools (api-dev.txt),
 # each file checked against its hashes. A server installs requirements/api.txt alone, the same way.
@@ -106,6 +108,15 @@ a11y: .venv-api/.installed
 # one server per xdist worker.
 test-api-postgres: .venv-api/.installed
 	HELPLINE_TEST_DATABASE=postgres HELPLINE_REQUIRE_POSTGRES=1 $(API)/python -m pytest tests/api -q $(XDIST)
+
+# A candidate rule file replayed over the past cases in DATABASE_URL (the environment, else .env): point it at a
+# copy of the live database. Prints the diff against the live rules; exit 0 nothing changed, 1 something changed,
+# 2 the file is invalid (its line named), 3 no database. make itself exits 2 on any of these failures: a CI
+# step that needs the exact status runs `.venv-api/bin/python -m scripts.rules_check FILE`. README "Releasing a
+# rule version".
+rules-check: .venv-api/.installed
+	@test -n "$(FILE)" || { echo "usage: make rules-check FILE=path/to/sharps-2027.1.1.yaml"; exit 2; }
+	$(API)/python -m scripts.rules_check "$(FILE)" $(RULES_CHECK_ARGS)
 
 # Redact personal data of cases closed longer ago than RETENTION_DAYS_AFTER_CLOSURE (run daily).
 retention: .venv-api/.installed .env

@@ -16,8 +16,9 @@ from api.core.file_modes import owner_only, restrict_sqlite_file, restrict_sqlit
 from api.core.logging import CaseRefMiddleware, configure_logging
 from api.core.security_headers import SecurityHeadersMiddleware, hsts_wanted
 from api.notifier import LogNotifier, Notifier
-from api.routes import abuse, cases, health, organisations, pages, practitioners, rota, subject_access, triage
+from api.routes import abuse, cases, health, organisations, pages, practitioners, reviews, rota, subject_access, triage
 from api.routes import metrics as metrics_route
+from api.routes import rules as rules_route
 from api.worker import DeadlineWorker
 
 
@@ -71,7 +72,8 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, hsts=hsts_wanted(settings.environment, settings.public_base_url))
     metrics_route.install(app)
-    for module in (health, triage, cases, abuse, pages, rota, organisations, practitioners, subject_access, channels,
-                   web):
+    app.include_router(rules_route.router)  # the candidate rule files' replay (issue #17)
+    for module in (health, triage, cases, reviews, abuse, pages, rota, organisations, practitioners, subject_access,
+                   channels, web):
         app.include_router(module.router)
     return app

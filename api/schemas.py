@@ -345,3 +345,35 @@ class Health(BaseModel):
 
 class FollowUp(BaseModel):
     follow_up_on: date
+
+
+# --- practitioner reviews (issue #17) ----------------------------------------------------------------
+
+class CaseReviewCreate(BaseModel):
+    """The practitioner's own urgency for a case, once they have spoken to the person."""
+
+    urgency: Urgency
+    by: str = Field(min_length=1, max_length=200, description="The practitioner who reviewed the case")
+    note: str | None = Field(None, max_length=4000)
+
+    @field_validator("by")
+    @classmethod
+    def _named(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("name the practitioner who reviewed the case")
+        return value
+
+
+class CaseReviewRead(BaseModel):
+    ref: str
+    urgency: str
+    rules_urgency: str | None
+    rule_version: str | None
+    verdict: Literal["agree", "under_triage", "over_triage"] | None = Field(
+        description="under_triage: the practitioner's urgency is higher than the rules'; over_triage: lower")
+    under_triaged: bool
+    by: str
+    actor: str
+    note: str | None
+    created_at: datetime

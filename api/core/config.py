@@ -100,6 +100,9 @@ class Settings(BaseSettings):
     page_group_window_seconds: float = Field(1800, gt=0)
     abuse_silence_seconds: float = Field(86400, gt=0)
     timezone: str = "Europe/London"
+    # Practitioner reviews (issue #17; api/services/reviews.py): a triaged case with no review this
+    # many days after it was opened is listed for the clinical lead in the concordance report.
+    review_due_days: int = Field(7, ge=1, le=365)
 
     log_level: str = "INFO"
     # json (one object per line, for log shippers) or text. Unset: text in development, json elsewhere.

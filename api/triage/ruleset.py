@@ -5,6 +5,9 @@ what tier it sets, which flags it raises, what advice it gives and which
 guidance it rests on. Changing clinical rules is a new file in rules/ named
 <line>-<version>.yaml; the newest version is the current one, and older
 files stay so a stored decision can be explained by the rules that made it.
+load_ruleset(path) reads a shipped file; parse_ruleset(text) reads the same from text (a draft
+or an upload to replay, api/services/replay.py) through the same checks, and every error
+names the line of the text it is about.
 
 Condition syntax (all entries must hold; an empty condition always holds):
     fact: value                    equal to value
@@ -21,7 +24,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 import yaml
 
@@ -53,7 +56,23 @@ _VERSION = re.compile(r"^(?P<line>[a-z]+)-(?P<number>\d+(?:\.\d+)*)$")
 
 
 class RuleSetError(ValueError):
-    """A rule file is malformed; the message names the file, the rule and the field."""
+    """A rule file is malformed; the message names the file, the line, the rule and the field.
+
+    `line` is the 1-based line of the text the problem is on (None when the problem is not in
+    the text, e.g. a bad file name); `problem` is the message with its line but without the
+    file's name, which is what the author of an upload reads.
+    """
+
+    def __init__(self, message: str, *, line: int | None = None, name: str | None = None) -> None:
+        super().__init__(message)
+        self.message, self.line, self.name = message, line, name
+
+    @property
+    def problem(self) -> str:
+        return f"line {self.line}: {self.message}" if self.line else self.message
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.problem}" if self.name else self.problem
 
 
 def raise_only(old: str | None, new: str | None) -> str:
@@ -66,6 +85,111 @@ def raise_only(old: str | None, new: str | None) -> str:
             raise ValueError("raise_only needs at least one urgency")
         return new if old is None else old  # type: ignore[return-value]
     return max(old, new, key=URGENCY_ORDER.index)
+
+
+# --- where things are in the text --------------------------------------------
+
+_NO_KEY = object()
+
+
+class Spots:
+    """The 1-based line of every mapping and list a rule text was parsed into, and of each of
+    their keys (a list's keys are its indexes), so an error can name the line it is about.
+
+    Keyed by identity (plain dicts and lists stay what the schema code expects); each entry
+    keeps its object alive, so an id cannot be reused while the table is in use.
+    """
+
+    def __init__(self) -> None:
+        self._at: dict[int, tuple[Any, int, dict[Any, int]]] = {}
+
+    def record(self, obj: Any, line: int, keys: dict[Any, int]) -> None:
+        self._at[id(obj)] = (obj, line, keys)
+
+    def line(self, obj: Any, key: Any = _NO_KEY) -> int | None:
+        """The line of `obj`'s `key` when known, else of `obj` itself; None for data not from a text."""
+        found = self._at.get(id(obj))
+        if found is None or found[0] is not obj:
+            return None
+        if key is not _NO_KEY:
+            try:
+                return found[2].get(key, found[1])
+            except TypeError:  # an unhashable key: the object's own line
+                return found[1]
+        return found[1]
+
+
+NOWHERE = Spots()  # for data that did not come from a text (tests, callers of parse_condition)
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class _LineLoader(yaml.SafeLoader):
+    """yaml.SafeLoader (the same values as yaml.safe_load) that notes where each mapping and
+    list started, and refuses a key given twice in one mapping (safe_load silently keeps the
+    last, so a second `when:` would quietly replace a rule's condition)."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.spots = Spots()
+
+
+def _located_mapping(loader: _LineLoader, node: yaml.MappingNode) -> Iterator[dict]:
+    data: dict = {}
+    yield data  # the object first (as SafeLoader does), so anchors and aliases resolve to it
+    merges = any(key.tag == _MERGE_TAG for key, _ in node.value)
+    data.update(loader.construct_mapping(node))  # flattens `<<` merges into node.value first
+    keys: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)  # already built: the constructor caches by node
+        if key in keys and not merges:  # with a merge, an explicit key may override a merged one
+            raise yaml.constructor.ConstructorError(
+                "while constructing a mapping", node.start_mark, f"found the key {key!r} twice", key_node.start_mark)
+        keys[key] = key_node.start_mark.line + 1
+    loader.spots.record(data, node.start_mark.line + 1, keys)
+
+
+def _located_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> Iterator[list]:
+    data: list = []
+    yield data
+    data.extend(loader.construct_sequence(node))
+    loader.spots.record(data, node.start_mark.line + 1, {i: n.start_mark.line + 1 for i, n in enumerate(node.value)})
+
+
+_LineLoader.add_constructor("tag:yaml.org,2002:map", _located_mapping)
+_LineLoader.add_constructor("tag:yaml.org,2002:seq", _located_sequence)
+
+
+def _yaml_error_line(exc: yaml.YAMLError, text: str) -> int:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    if mark is not None:
+        return mark.line + 1
+    position = getattr(exc, "position", None)  # a ReaderError (a character YAML does not allow)
+    return text.count("\n", 0, position) + 1 if isinstance(position, int) else 1
+
+
+def _yaml_error_text(exc: yaml.YAMLError) -> str:
+    if isinstance(exc, yaml.MarkedYAMLError):
+        words = "; ".join(part for part in (exc.context, exc.problem) if part)
+        mark = exc.problem_mark or exc.context_mark
+        return f"{words} (column {mark.column + 1})" if mark is not None else words
+    return str(exc)
+
+
+def read_yaml(text: str) -> tuple[Any, Spots]:
+    """The text as safe_load reads it, with where each mapping and list was; YAML errors as
+    RuleSetError naming the line."""
+    loader: _LineLoader | None = None
+    try:
+        loader = _LineLoader(text)  # reads the whole text: a character YAML refuses is found here
+        return loader.get_single_data(), loader.spots
+    except yaml.YAMLError as exc:
+        raise RuleSetError(f"not valid YAML: {_yaml_error_text(exc)}", line=_yaml_error_line(exc, text)) from None
+    except RecursionError:
+        raise RuleSetError("not valid YAML: nested too deeply", line=1) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
 
 
 # --- conditions -------------------------------------------------------------
@@ -112,45 +236,57 @@ def matches(condition: Condition, facts: Mapping[str, Any]) -> bool:
     return all(test.test(facts.get(name)) for name, test in condition.items())
 
 
-def parse_condition(raw: Any, schema: Mapping[str, frozenset | str], where: str) -> Condition:
-    """Turn a YAML `when:` into tests, rejecting unknown facts, values and range keys."""
+def parse_condition(
+    raw: Any, schema: Mapping[str, frozenset | str], where: str, spots: Spots | None = None
+) -> Condition:
+    """Turn a YAML `when:` into tests, rejecting unknown facts, values and range keys.
+
+    With `spots` (from a parsed text), each error names the line of the fact it is about."""
+    spots = spots or NOWHERE
     if raw is None:
         return MappingProxyType({})
     if not isinstance(raw, Mapping):
-        raise RuleSetError(f"{where}: 'when' must be a mapping of fact: test")
+        raise RuleSetError(f"{where}: 'when' must be a mapping of fact: test", line=spots.line(raw))
     tests: dict[str, OneOf | Range] = {}
     for name, spec in raw.items():
+        at = spots.line(raw, name)
         if not isinstance(name, str) or name not in schema:
-            raise RuleSetError(f"{where}: unknown fact {name!r} (known facts: {', '.join(sorted(schema))})")
+            raise RuleSetError(f"{where}: unknown fact {name!r} (known facts: {', '.join(sorted(schema))})", line=at)
         allowed = schema[name]
         if isinstance(spec, Mapping):
             if allowed != NUMBER:
-                raise RuleSetError(f"{where}: fact {name!r} is not numeric, so it cannot take a range")
+                raise RuleSetError(f"{where}: fact {name!r} is not numeric, so it cannot take a range", line=at)
             unknown = set(spec) - _RANGE_KEYS
             if unknown:
                 raise RuleSetError(
-                    f"{where}: fact {name!r}: unknown range keys {sorted(unknown)}; use {sorted(_RANGE_KEYS)}")
+                    f"{where}: fact {name!r}: unknown range keys {sorted(unknown, key=str)}; use {sorted(_RANGE_KEYS)}",
+                    line=at)
             bounds = {k: spec[k] for k in ("min", "max", "above", "below") if k in spec}
             for key, bound in bounds.items():
                 if isinstance(bound, bool) or not isinstance(bound, (int, float)):
-                    raise RuleSetError(f"{where}: fact {name!r}: {key} must be a number, got {bound!r}")
+                    raise RuleSetError(f"{where}: fact {name!r}: {key} must be a number, got {bound!r}",
+                                       line=spots.line(spec, key) or at)
             if not isinstance(spec.get("or_unknown", False), bool):
-                raise RuleSetError(f"{where}: fact {name!r}: or_unknown must be true or false")
+                raise RuleSetError(f"{where}: fact {name!r}: or_unknown must be true or false",
+                                   line=spots.line(spec, "or_unknown") or at)
             if not bounds and not spec.get("or_unknown", False):
-                raise RuleSetError(f"{where}: fact {name!r}: an empty range never matches")
+                raise RuleSetError(f"{where}: fact {name!r}: an empty range never matches", line=at)
             tests[name] = Range(**bounds, or_unknown=spec.get("or_unknown", False))
             continue
         values = tuple(spec) if isinstance(spec, list) else (spec,)
         if not values:
-            raise RuleSetError(f"{where}: fact {name!r}: an empty list never matches")
-        for value in values:
+            raise RuleSetError(f"{where}: fact {name!r}: an empty list never matches", line=at)
+        for i, value in enumerate(values):
             if value is None:
                 continue
+            value_at = spots.line(spec, i) if isinstance(spec, list) else at
             if allowed == NUMBER:
-                raise RuleSetError(f"{where}: numeric fact {name!r} takes a range or null, not {value!r}")
+                raise RuleSetError(f"{where}: numeric fact {name!r} takes a range or null, not {value!r}",
+                                   line=value_at or at)
             if not any(_same(value, a) for a in allowed):
                 shown = ", ".join(sorted(map(str, allowed)))
-                raise RuleSetError(f"{where}: fact {name!r} cannot be {value!r} (allowed: {shown}, null)")
+                raise RuleSetError(f"{where}: fact {name!r} cannot be {value!r} (allowed: {shown}, null)",
+                                   line=value_at or at)
         tests[name] = OneOf(values)
     return MappingProxyType(tests)
 
@@ -219,127 +355,186 @@ class RuleSet:
         return self.params["working_hours"]
 
 
-def _text(value: Any, where: str, field: str) -> str:
+def _text(value: Any, where: str, field: str, line: int | None = None) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise RuleSetError(f"{where}: '{field}' must be a non-empty string")
+        raise RuleSetError(f"{where}: '{field}' must be a non-empty string", line=line)
     return value.strip()
 
 
-def _parse_advice(raw: Any, schema: Mapping, rule_source: str, where: str) -> tuple[Advice, ...]:
+def _parse_advice(raw: Any, schema: Mapping, rule_source: str, where: str, spots: Spots) -> tuple[Advice, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list):
-        raise RuleSetError(f"{where}: 'advice' must be a list")
+        raise RuleSetError(f"{where}: 'advice' must be a list", line=spots.line(raw))
     items = []
     for i, item in enumerate(raw):
         at = f"{where} advice[{i}]"
+        item_line = spots.line(raw, i)
         if not isinstance(item, Mapping):
-            raise RuleSetError(f"{at}: expected a mapping with code and text")
+            raise RuleSetError(f"{at}: expected a mapping with code and text", line=item_line)
         unknown = set(item) - _ADVICE_KEYS
         if unknown:
-            raise RuleSetError(f"{at}: unknown keys {sorted(unknown)}")
-        code = _text(item.get("code"), at, "code")
+            first = sorted(unknown, key=str)[0]
+            raise RuleSetError(f"{at}: unknown keys {sorted(unknown, key=str)}", line=spots.line(item, first))
+        code = _text(item.get("code"), at, "code", spots.line(item, "code"))
         if not _ID.match(code):
-            raise RuleSetError(f"{at}: code {code!r} must be lower_snake_case")
-        source = _text(item["source"], at, "source") if "source" in item else rule_source
-        items.append(Advice(code, " ".join(_text(item.get("text"), at, "text").split()), source,
-                            parse_condition(item.get("when"), schema, f"{at}.when")))
+            raise RuleSetError(f"{at}: code {code!r} must be lower_snake_case", line=spots.line(item, "code"))
+        source = _text(item["source"], at, "source", spots.line(item, "source")) if "source" in item else rule_source
+        text = _text(item.get("text"), at, "text", spots.line(item, "text"))
+        items.append(Advice(code, " ".join(text.split()), source,
+                            parse_condition(item.get("when"), schema, f"{at}.when", spots)))
     return tuple(items)
 
 
-def _parse_rule(raw: Any, line: str, where: str) -> Rule:
+def _parse_rule(raw: Any, line: str, where: str, spots: Spots = NOWHERE) -> Rule:
     if not isinstance(raw, Mapping):
         raise RuleSetError(f"{where}: each rule must be a mapping")
-    rule_id = _text(raw.get("id"), where, "id")
+    rule_id = _text(raw.get("id"), where, "id", spots.line(raw, "id"))
     where = f"{where} ({rule_id})"
     if not _ID.match(rule_id):
-        raise RuleSetError(f"{where}: id must be lower_snake_case")
+        raise RuleSetError(f"{where}: id must be lower_snake_case", line=spots.line(raw, "id"))
     unknown = set(raw) - _RULE_KEYS
     if unknown:
-        raise RuleSetError(f"{where}: unknown keys {sorted(unknown)}; allowed: {sorted(_RULE_KEYS)}")
+        first = sorted(unknown, key=str)[0]
+        raise RuleSetError(f"{where}: unknown keys {sorted(unknown, key=str)}; allowed: {sorted(_RULE_KEYS)}",
+                           line=spots.line(raw, first))
     if "source" not in raw:
         raise RuleSetError(f"{where}: missing 'source' (name the guidance this rule rests on)")
-    source = _text(raw.get("source"), where, "source")
+    source = _text(raw.get("source"), where, "source", spots.line(raw, "source"))
     tier = raw.get("tier")
     if tier is not None and not (isinstance(tier, str) and tier in URGENCY_ORDER):
-        raise RuleSetError(f"{where}: unknown tier {tier!r}; use one of {URGENCY_ORDER} or null")
+        raise RuleSetError(f"{where}: unknown tier {tier!r}; use one of {URGENCY_ORDER} or null",
+                           line=spots.line(raw, "tier"))
     flags = raw.get("flags") or []
     if not isinstance(flags, list) or not all(isinstance(f, str) and f in LINE_FLAGS[line] for f in flags):
-        raise RuleSetError(f"{where}: flags must be a list drawn from {sorted(LINE_FLAGS[line])}")
+        raise RuleSetError(f"{where}: flags must be a list drawn from {sorted(LINE_FLAGS[line])}",
+                           line=spots.line(raw, "flags"))
     route = raw.get("route")
     if route is not None and not (isinstance(route, str) and route in LINE_ROUTES[line]):
         raise RuleSetError(
-            f"{where}: route {route!r} not allowed here (allowed: {sorted(LINE_ROUTES[line]) or 'none'})")
+            f"{where}: route {route!r} not allowed here (allowed: {sorted(LINE_ROUTES[line]) or 'none'})",
+            line=spots.line(raw, "route"))
     exclusive = raw.get("exclusive", False)
     if not isinstance(exclusive, bool):
-        raise RuleSetError(f"{where}: exclusive must be true or false")
+        raise RuleSetError(f"{where}: exclusive must be true or false", line=spots.line(raw, "exclusive"))
     schema = FACT_SCHEMAS[line]
     return Rule(
         id=rule_id,
-        when=parse_condition(raw.get("when"), schema, f"{where}.when"),
+        when=parse_condition(raw.get("when"), schema, f"{where}.when", spots),
         tier=tier,
         flags=frozenset(flags),
         route=route,
         exclusive=exclusive,
-        advice=_parse_advice(raw.get("advice"), schema, source, where),
+        advice=_parse_advice(raw.get("advice"), schema, source, where, spots),
         source=source,
     )
 
 
-def _parse_params(data: Mapping, line: str, where: str) -> dict[str, Any]:
+def _parse_params(data: Mapping, line: str, spots: Spots) -> dict[str, Any]:
     params: dict[str, Any] = {k: data[k] for k in LINE_PARAMS[line] if k in data}
     missing = LINE_PARAMS[line] - set(params)
     if missing:
-        raise RuleSetError(f"{where}: missing settings {sorted(missing)}")
+        raise RuleSetError(f"missing settings {sorted(missing)}")
     if line == "sharps":
         for key in ("pep_window_hours", "future_tolerance_minutes"):
             value = params[key]
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise RuleSetError(f"{where}: {key} must be a non-negative number")
+                raise RuleSetError(f"{key} must be a non-negative number", line=spots.line(data, key))
     if line == "manager":
         try:
             params["working_hours"] = parse_working_hours(params["working_hours"])
         except ValueError as exc:
-            raise RuleSetError(f"{where}: {exc}") from None
+            raise RuleSetError(str(exc), line=spots.line(data, "working_hours")) from None
         topics = params["physician_topics"]
         if not isinstance(topics, list) or not all(isinstance(t, str) and t.strip() for t in topics):
-            raise RuleSetError(f"{where}: physician_topics must be a list of phrases")
+            raise RuleSetError("physician_topics must be a list of phrases", line=spots.line(data, "physician_topics"))
         params["physician_topics"] = tuple(topics)
     return params
 
 
+def _version_of(data: Mapping, spots: Spots, *, line: str | None, version: str | None) -> str:
+    """The file's version, checked: the file name's stem when one is given, else any
+    <line>-<number> for a known line (and for `line`, when the caller names one)."""
+    raw = data.get("version")
+    at = spots.line(data, "version")
+    if version is not None and raw != version:
+        raise RuleSetError(f"version {raw!r} must equal the file name stem {version!r}", line=at)
+    match = _VERSION.fullmatch(raw) if isinstance(raw, str) else None
+    if not match or match["line"] not in FACT_SCHEMAS:
+        example = f"{line or 'sharps'}-2027.1.1"
+        raise RuleSetError(f"version {raw!r} must be <line>-<number> like {example!r}, with the line one of "
+                           f"{sorted(FACT_SCHEMAS)}", line=at)
+    if line is not None and match["line"] != line:
+        raise RuleSetError(f"version {raw!r} is a {match['line']} rule file, not a {line} one", line=at)
+    return raw
+
+
+def _parse_document(data: Any, spots: Spots, *, line: str | None, version: str | None) -> RuleSet:
+    top = spots.line(data) or 1
+    named_by = "the file name" if version is not None else "the version"
+    if not isinstance(data, Mapping):
+        raise RuleSetError("expected a mapping at the top level", line=top)
+    try:
+        version = _version_of(data, spots, line=line, version=version)
+        line = _VERSION.fullmatch(version)["line"]  # type: ignore[index]
+        if len(version) > 40:  # Case.rule_version keeps 40 characters
+            raise RuleSetError(f"version {version!r} is longer than 40 characters", line=spots.line(data, "version"))
+        unknown = set(data) - _TOP_KEYS - LINE_PARAMS[line]
+        if unknown:
+            first = sorted(unknown, key=str)[0]
+            raise RuleSetError(f"unknown top-level keys {sorted(unknown, key=str)}", line=spots.line(data, first))
+        if data.get("line", line) != line:
+            raise RuleSetError(f"line {data.get('line')!r} does not match {named_by}", line=spots.line(data, "line"))
+        raw_rules = data.get("rules")
+        if not isinstance(raw_rules, list) or not raw_rules:
+            raise RuleSetError("'rules' must be a non-empty list", line=spots.line(data, "rules"))
+        rules: list[Rule] = []
+        first_at: dict[str, int] = {}
+        for i, raw in enumerate(raw_rules):
+            try:
+                rule = _parse_rule(raw, line, f"rule #{i + 1}", spots)
+                if rule.id in first_at:
+                    raise RuleSetError(f"rule #{i + 1} ({rule.id}): duplicate rule id {rule.id!r} (rule "
+                                       f"#{first_at[rule.id]} has it too)", line=spots.line(raw, "id"))
+            except RuleSetError as exc:
+                exc.line = exc.line or spots.line(raw_rules, i)  # at least the rule's own line
+                raise
+            first_at[rule.id] = i + 1
+            rules.append(rule)
+        params = _parse_params(data, line, spots)
+    except RuleSetError as exc:
+        exc.line = exc.line or top
+        raise
+    return RuleSet(version=version, line=line, rules=tuple(rules), params=MappingProxyType(params))
+
+
+def parse_ruleset(
+    text: str, *, line: str | None = None, name: str = "<upload>", version: str | None = None
+) -> RuleSet:
+    """Read and validate the text of a rule file (a shipped file, a draft, an upload).
+
+    The version comes from the text's `version:` key and must be <line>-<number> for a known
+    line; with `line`, it must be that line's (a manager file is not a sharps candidate); with
+    `version` (a file's name), it must be exactly that. Every RuleSetError names the line of
+    the text it is about (`.line`, and "line N:" in its message) and the file as `name`.
+    """
+    try:
+        data, spots = read_yaml(text)
+        return _parse_document(data, spots, line=line, version=version)
+    except RuleSetError as exc:
+        exc.name = name
+        raise
+
+
 def load_ruleset(path: str | Path) -> RuleSet:
-    """Read and validate one rule file; RuleSetError says exactly what is wrong."""
+    """Read and validate one rule file (named <line>-<version>.yaml, its version the same);
+    RuleSetError says exactly what is wrong, and on which line."""
     path = Path(path)
-    where = path.name
     match = _VERSION.match(path.stem)
     if not match or match["line"] not in FACT_SCHEMAS:
-        raise RuleSetError(f"{where}: file name must be <line>-<version>.yaml with line in {sorted(FACT_SCHEMAS)}")
-    line = match["line"]
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise RuleSetError(f"{where}: not valid YAML: {exc}") from None
-    if not isinstance(data, Mapping):
-        raise RuleSetError(f"{where}: expected a mapping at the top level")
-    unknown = set(data) - _TOP_KEYS - LINE_PARAMS[line]
-    if unknown:
-        raise RuleSetError(f"{where}: unknown top-level keys {sorted(unknown)}")
-    if data.get("version") != path.stem:
-        raise RuleSetError(f"{where}: version {data.get('version')!r} must equal the file name stem {path.stem!r}")
-    if data.get("line", line) != line:
-        raise RuleSetError(f"{where}: line {data.get('line')!r} does not match the file name")
-    raw_rules = data.get("rules")
-    if not isinstance(raw_rules, list) or not raw_rules:
-        raise RuleSetError(f"{where}: 'rules' must be a non-empty list")
-    rules = tuple(_parse_rule(r, line, f"{where}: rule #{i + 1}") for i, r in enumerate(raw_rules))
-    seen: set[str] = set()
-    for rule in rules:
-        if rule.id in seen:
-            raise RuleSetError(f"{where}: duplicate rule id {rule.id!r}")
-        seen.add(rule.id)
-    params = _parse_params(data, line, where)
-    return RuleSet(version=path.stem, line=line, rules=rules, params=MappingProxyType(params))
+        raise RuleSetError(f"file name must be <line>-<version>.yaml with line in {sorted(FACT_SCHEMAS)}",
+                           name=path.name)
+    return parse_ruleset(path.read_text(encoding="utf-8"), line=match["line"], name=path.name, version=path.stem)
 
 
 def _version_key(stem: str) -> tuple[int, ...]:

@@ -10,9 +10,11 @@ from fastapi import APIRouter
 from fastapi.staticfiles import StaticFiles
 
 from api.web.routes import accounts, auth, cases, docs, referrals, reports, rota
+from api.web.routes import rules as rules_page
 
 router = APIRouter()
 for _module in (auth, cases, rota, referrals, reports, accounts, docs):
     router.include_router(_module.router)
+router.include_router(rules_page.router)  # /rules/replay: clinical leads try a rule file (issue #17)
 router.mount("/static/web", StaticFiles(directory=Path(__file__).parent / "static", check_dir=False),
              name="web-static")

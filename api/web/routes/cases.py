@@ -15,7 +15,8 @@ from starlette.responses import RedirectResponse, Response
 from api.deps import NowDep, SessionDep, SettingsDep
 from api.domain.case_lifecycle import IllegalTransition
 from api.models import Case
-from api.services import abuse, cases, casework, queue, referrals, rota
+from api.services import abuse, cases, casework, queue, referrals, reviews, rota
+from api.triage import URGENCY_ORDER
 from api.web.deps import ClinicalReader, ClinicalUser, Csrf, WebRoute, WebUser, is_htmx, safe_next
 from api.web.forms import Problems
 from api.web.rendering import render
@@ -29,6 +30,7 @@ DONE = {
     "organisation": "Organisation confirmed: its managers can now follow this referral.",
     "abuse": "Marked as abuse: pages from this source are held (an emergency or a crisis still pages).",
     "abuse_lifted": "Abuse mark lifted: pages from this source go out again.",
+    "review": "Your review is recorded.",
 }
 Text = Annotated[str, Form(max_length=4000)]
 # Where a refusal that concerns no one field points: the case page's action bar (always drawn).
@@ -90,6 +92,7 @@ def _case_page(request: Request, session: Session, user: WebUser, ref: str, now,
         "can_release": casework.can_release(case) and referrals.is_bound(case),
         "binding": referrals.binding(session, case),
         "abuse": abuse.case_flags(session, case, now=now),
+        "review": reviews.for_case(session, case),  # the practitioner's review beside the rules' (issue #17)
     }, status_code=status_code)
 
 
@@ -224,3 +227,20 @@ def lift_abuse(request: Request, ref: str, user: ClinicalUser, session: SessionD
                settings: SettingsDep):
     return _act(request, session, user, ref, now, "abuse_lifted", lambda case: cases.lift_abuse(
         session, case, actor=user.actor, now=now, settings=settings))
+
+
+@router.post("/cases/{ref}/review", dependencies=[Csrf])
+def record_review(request: Request, ref: str, user: ClinicalUser, session: SessionDep, now: NowDep,
+                  urgency: Annotated[str, Form(max_length=20)] = "", note: Text = ""):
+    """The signed-in practitioner's own urgency beside the rules' (api/services/reviews.py); a
+    changed mind is another review, and the newest counts."""
+    def run(case: Case) -> None:
+        if urgency not in URGENCY_ORDER:
+            raise casework.CaseworkError("Choose the urgency you judge this case to be", field="review-urgency")
+        try:
+            reviews.record(session, case, urgency=urgency, by=user.name, note=note, actor=user.actor, now=now)
+        except reviews.NotTriaged as exc:  # no form is drawn then: point at the action bar
+            raise casework.CaseworkError(str(exc), field=ACTIONS) from exc
+
+    return _act(request, session, user, ref, now, "review", run, field="review-urgency",
+                form={"review-urgency": urgency, "review-note": note})

@@ -1,13 +1,18 @@
 """/reports: the service's figures with charts, and every table as CSV."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
+from markupsafe import Markup
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from api.deps import NowDep, SessionDep
-from api.services import reports
+from api.core.config import Settings
+from api.deps import NowDep, SessionDep, SettingsDep
+from api.enums import Line
+from api.services import directory, reports, reviews
 from api.services.directory import NotFound
 from api.web.charts import bar_chart, column_chart
 from api.web.deps import ClinicalReader, WebRoute
@@ -76,18 +81,97 @@ def _flags(report: reports.Report) -> list[dict]:
             for f in report.flags]
 
 
+# --- concordance (issue #17): the practitioners' reviews against the rules ----------------------------
+
+#: the concordance filters: query parameter -> the field's id on the page (the error summary links to it)
+CONCORDANCE_FIELDS = {"line": "concordance-line", "organisation": "concordance-organisation",
+                      "from": "concordance-from", "to": "concordance-to"}
+LineQ = Query("", max_length=20)
+OrgQ = Query("", max_length=32)
+FromQ = Query("", alias="from", max_length=20)
+ToQ = Query("", alias="to", max_length=20)
+
+
+def _day(typed: str, field: str, words: str, problems: Problems) -> date | None:
+    text = typed.strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        problems.add(CONCORDANCE_FIELDS[field], f"Enter the {words} of the period as a real date, like 2026-11-02")
+        return None
+
+
+def _concordance(session: Session, settings: Settings, now: datetime, typed: dict[str, str],
+                 problems: Problems) -> reviews.Concordance:
+    """The report for the filters as typed; a filter with a problem is named in `problems` and left
+    out, so the page still shows figures (for the filters that could be used)."""
+    line = typed["line"].strip() or None
+    if line is not None and line not in tuple(Line):
+        problems.add(CONCORDANCE_FIELDS["line"], "Choose a line: sharps or manager")
+        line = None
+    filters = reviews.ConcordanceFilters(line=line, organisation=typed["organisation"].strip() or None,
+                                         date_from=_day(typed["from"], "from", "start", problems),
+                                         date_to=_day(typed["to"], "to", "end", problems))
+    for _ in range(3):  # each pass drops at most one unusable filter
+        try:
+            return reviews.report(session, filters=filters, now=now, tz=settings.timezone,
+                                  due_days=settings.review_due_days)
+        except reviews.FilterError as exc:
+            problems.add(CONCORDANCE_FIELDS[exc.field], str(exc))
+            filters = reviews.ConcordanceFilters(
+                line=filters.line, date_from=filters.date_from,
+                organisation=None if exc.field == "organisation" else filters.organisation,
+                date_to=None if exc.field == "to" else filters.date_to)
+    return reviews.report(session, filters=reviews.ConcordanceFilters(), now=now, tz=settings.timezone,
+                          due_days=settings.review_due_days)
+
+
+def _concordance_chart(result: reviews.Concordance) -> Markup | None:
+    weekly = result.weekly
+    if not weekly:
+        return None
+    return column_chart([w["week"] for w in weekly],
+                        [("Reviewed", [w["reviewed"] for w in weekly]),
+                         ("Under-triaged", [w["under_triage"] for w in weekly])],
+                        title="Cases reviewed and cases under-triaged by the rules, by week opened")
+
+
 @router.get("/reports")
-def reports_page(request: Request, user: ClinicalReader, session: SessionDep, now: NowDep,
-                 weeks: str = Query(str(DEFAULT_WEEKS), max_length=10)):
+def reports_page(request: Request, user: ClinicalReader, session: SessionDep, now: NowDep, settings: SettingsDep,
+                 weeks: str = Query(str(DEFAULT_WEEKS), max_length=10), line: str = LineQ,
+                 organisation: str = OrgQ, date_from: str = FromQ, date_to: str = ToQ):
     problems = Problems()
     shown = _weeks(weeks, problems)
     report = reports.build(session, now=now, weeks=shown, tz=request.app.state.settings.timezone)
     choices = sorted({*WEEK_CHOICES, shown})
+    typed = {"line": line, "organisation": organisation, "from": date_from, "to": date_to}
+    conc = _concordance(session, settings, now, typed, problems)
+    filters = {k: v for k, v in conc.filters.items() if k in typed and v}
     return render(request, "reports.html", {"r": report, "charts": _charts(report), "weeks": shown,
                                             "week_choices": choices, "problems": problems, "flags": _flags(report),
                                             "measures": reports.MEASURES, "labels": reports.MEASURE_LABELS,
-                                            "groups": reports.GROUPS, "pivot": _pivot(report)},
+                                            "groups": reports.GROUPS, "pivot": _pivot(report),
+                                            "conc": conc, "conc_chart": _concordance_chart(conc),
+                                            "conc_typed": typed, "conc_query": urlencode(filters),
+                                            "organisations": directory.list_organisations(session),
+                                            "lines": tuple(Line), "conc_fields": CONCORDANCE_FIELDS},
                   status_code=400 if problems else 200)
+
+
+@router.get("/reports/concordance.csv")
+def concordance_csv(request: Request, user: ClinicalReader, session: SessionDep, now: NowDep, settings: SettingsDep,
+                    line: str = LineQ, organisation: str = OrgQ, date_from: str = FromQ, date_to: str = ToQ):
+    """The counts by rule version for the same filters as the page (declared before the other
+    tables' CSV route, which would otherwise take the name)."""
+    problems = Problems()
+    conc = _concordance(session, settings, now, {"line": line, "organisation": organisation, "from": date_from,
+                                                 "to": date_to}, problems)
+    if problems:
+        return Response("\n".join(problems.messages()) + "\n", status_code=400, media_type="text/plain; charset=utf-8")
+    return Response(reports.to_csv(reviews.csv_table(conc)), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="concordance-{now:%Y%m%d}.csv"'})
 
 
 @router.get("/reports/{table}.csv")

@@ -112,7 +112,8 @@ def test_a_bad_time_range_is_an_error_summary_and_keeps_what_was_typed(browser_f
     assert '<a href="#ends_at">The shift must end after it starts</a>' in html
     assert 'id="ends_at-error"' in html and 'aria-invalid="true" aria-describedby="ends_at-error"' in html
     _kept(html, typed)
-    assert session.scalars(select(RotaShift).where(RotaShift.practitioner_id == int(typed["practitioner_id"]))).all() == []
+    typed_id = int(typed["practitioner_id"])
+    assert session.scalars(select(RotaShift).where(RotaShift.practitioner_id == typed_id)).all() == []
 
 
 def test_each_field_has_its_own_message(browser_for, world):
