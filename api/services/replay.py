@@ -12,7 +12,8 @@ file itself gives `changed: []` by construction, and anything listed is the cand
 (The stored decision may differ from `was`: the case may have been decided under an older
 version, `decided_under`, or raised by a later answer after a page went out.)
 
-Read only: three SELECTs (the cases, their latest `triaged` times, their reviews), no ORM
+Read only: three SELECTs (the cases, their latest `triaged` times, their newest reviews:
+api/services/reviews.py newest_urgencies), no ORM
 objects, nothing added, nothing flushed, no page, no outbox row, no event. A replay changes
 no state, so there is no case event to write; it is logged.
 
@@ -33,8 +34,8 @@ from sqlalchemy.orm import Session
 
 from api.domain.replay_diff import CaseReplay, ReplayDiff
 from api.enums import Line
-from api.models import Case, CaseEvent, CaseReview
-from api.services import decisions
+from api.models import Case, CaseEvent
+from api.services import decisions, reviews
 from api.triage.ruleset import RuleSet, available_versions, load_rules, parse_ruleset
 
 log = logging.getLogger(__name__)
@@ -84,17 +85,6 @@ def _decided_at(session: Session, line: str, since: datetime | None, first_id: i
     return {case_id: at for case_id, at in rows if at is not None}
 
 
-def _reviews(session: Session, line: str, since: datetime | None, first_id: int) -> dict[int, str]:
-    """The practitioner's urgency per case: the newest review row counts (the table is append-only;
-    newest by id, as api/services/reviews.py counts it: rows of one instant keep their order)."""
-    rows = session.execute(
-        select(CaseReview.case_id, CaseReview.urgency)
-        .join(Case, Case.id == CaseReview.case_id)
-        .where(Case.id >= first_id, *_filters(line, since))
-        .order_by(CaseReview.case_id, CaseReview.id))
-    return dict(rows.tuples().all())  # in id order, so a later row overwrites: the newest wins
-
-
 def _run(line: str, rules: RuleSet, row: Any, at: datetime) -> dict[str, Any]:
     override = {"sharps_rules": rules} if line == Line.sharps else {"manager_rules": rules}
     return decisions.decide(line=line, kind=row.kind, answers=dict(row.answers or {}), summary=row.summary, now=at,
@@ -110,7 +100,7 @@ def replay_rules(session: Session, *, line: str, rules: RuleSet, since: datetime
     rows = _cases(session, line, since, limit)
     first_id = rows[0].id if rows else 0
     decided_at = _decided_at(session, line, since, first_id) if rows else {}
-    reviewed = _reviews(session, line, since, first_id) if rows else {}
+    reviewed = reviews.newest_urgencies(session, [Case.id >= first_id, *_filters(line, since)]) if rows else {}
     replays: list[CaseReplay] = []
     for row in rows:
         at = decided_at.get(row.id) or row.triaged_at or row.created_at

@@ -203,8 +203,21 @@ def _case_filters(filters: ConcordanceFilters, org: Organisation | None, zone: Z
     return where
 
 
+def _newest():
+    """The id of each case's newest review: the one that counts (rows of one instant keep their order)."""
+    return select(func.max(CaseReview.id).label("id")).group_by(CaseReview.case_id).subquery("newest")
+
+
+def newest_urgencies(session: Session, where: list[ColumnElement[bool]]) -> dict[int, str]:
+    """Case id -> the practitioner's urgency in its newest review, for the cases `where` selects."""
+    newest = _newest()
+    rows = session.execute(select(CaseReview.case_id, CaseReview.urgency).join(newest, CaseReview.id == newest.c.id)
+                           .join(Case, Case.id == CaseReview.case_id).where(*where))
+    return dict(rows.tuples().all())
+
+
 def _newest_reviews(session: Session, where: list[ColumnElement[bool]]) -> list[tuple[CaseReview, Case]]:
-    newest = select(func.max(CaseReview.id).label("id")).group_by(CaseReview.case_id).subquery("newest")
+    newest = _newest()
     query = (select(CaseReview, Case).join(newest, CaseReview.id == newest.c.id)
              .join(Case, Case.id == CaseReview.case_id)
              .where(CaseReview.rules_urgency.is_not(None), *where).order_by(Case.ref))

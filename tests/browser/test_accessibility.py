@@ -160,9 +160,7 @@ def test_admin_pages(server, open_page):
 
 
 def _email_link(db_url: str, email: str) -> str:
-    with sqlite3.connect(db_url.removeprefix("sqlite:///")) as db:
-        body = db.execute("select body from outbox_message where channel = 'email' and \"to\" = ? "
-                          "order by id desc", (email,)).fetchone()[0]
+    body = _outbox(db_url, "channel = 'email' and \"to\" = ?", (email,))[-1]
     return next(word for word in body.split() if "/account/set-password/" in word).rstrip(".")
 
 
@@ -191,10 +189,14 @@ def test_manager_pages(server, open_page):
     assert not failures, "\n\n".join(failures)
 
 
-def _page_link(db_url: str, ref: str) -> str:
+def _outbox(db_url: str, where: str, params: tuple = ()) -> list[str]:
+    """The bodies of the outbox rows `where` selects, oldest first."""
     with sqlite3.connect(db_url.removeprefix("sqlite:///")) as db:
-        bodies = [row[0] for row in db.execute("select body from outbox_message where channel = 'sms' and "
-                                               "page_id is not null order by id")]
+        return [row[0] for row in db.execute(f"select body from outbox_message where {where} order by id", params)]
+
+
+def _page_link(db_url: str, ref: str) -> str:
+    bodies = _outbox(db_url, "channel = 'sms' and page_id is not null")
     links = [word for body in bodies if ref in body for word in body.split() if f"/cases/{ref}" in word]
     assert links, f"no page text for {ref} carries a link to the case: {bodies}"
     return links[-1]
