@@ -40,6 +40,7 @@ class CaseStatus(StrEnum):
 class OrganisationType(StrEnum):
     gp_practice = "gp_practice"
     community_pharmacy = "community_pharmacy"
+    federation = "federation"
     other = "other"
 
 

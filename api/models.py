@@ -319,3 +319,61 @@ class CaseReview(Base):
     actor: Mapped[str] = mapped_column(String(120))  # who sent it (signed-in user or token)
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class FollowUp(Base):
+    """Something to do for a case on a day: a result to chase, a vaccine dose, a blood test.
+    `what` is for staff only: no text to the worker ever carries it (api/domain/follow_ups.py)."""
+
+    __tablename__ = "follow_up"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="RESTRICT"), index=True)
+    due_on: Mapped[date] = mapped_column(Date, index=True)  # a London date
+    what: Mapped[str] = mapped_column(String(200))
+    remind_by_sms: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # open | done | cancelled
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]  # done or cancelled
+    closed_by: Mapped[str | None] = mapped_column(String(120))
+    close_note: Mapped[str | None] = mapped_column(Text)
+    # Set in the same transaction as the reminder's outbox row: a follow-up is reminded once.
+    reminder_sent_at: Mapped[datetime | None]
+    overdue_alerted_at: Mapped[datetime | None]
+
+    case: Mapped[Case] = relationship(lazy="joined")
+
+
+class EqualityResponse(Base):
+    """The optional equality-of-access answers of one conversation. Kept apart from the case on
+    purpose: no case, conversation, person or time of day, only the London date and the door, so a
+    row cannot be joined back to who gave it. Every answer is a code (api/domain/equality.py)."""
+
+    __tablename__ = "equality_response"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    answered_on: Mapped[date] = mapped_column(Date, index=True)
+    line: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(16))
+    age_band: Mapped[str | None] = mapped_column(String(32))
+    sex: Mapped[str | None] = mapped_column(String(32))
+    ethnic_group: Mapped[str | None] = mapped_column(String(32))
+    disability: Mapped[str | None] = mapped_column(String(32))
+    staff_group: Mapped[str | None] = mapped_column(String(48))
+    organisation_type: Mapped[str | None] = mapped_column(String(32))
+
+
+class ConversationOrigin(Base):
+    """The organisation a conversation came in through (a poster's chat link carries its code),
+    so uptake can be counted by practice even when no case is opened."""
+
+    __tablename__ = "conversation_origin"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(128), unique=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="RESTRICT"), index=True)
+    via: Mapped[str] = mapped_column(String(16))  # poster
+    created_at: Mapped[datetime] = mapped_column(index=True)
+
+    organisation: Mapped[Organisation] = relationship(lazy="joined")

@@ -30,6 +30,7 @@ DEMO_ORGANISATIONS = [
     ("Y00003", "Northgate Health Centre", OrganisationType.gp_practice),
     ("FA001", "High Street Pharmacy", OrganisationType.community_pharmacy),
     ("FA002", "Parkside Community Pharmacy", OrganisationType.community_pharmacy),
+    ("FED01", "Riverside Primary Care Federation", OrganisationType.federation),
 ]
 SHIFT_HOURS = 12
 DAYS = 7

@@ -103,6 +103,11 @@ class Settings(BaseSettings):
     # Practitioner reviews (issue #17; api/services/reviews.py): a triaged case with no review this
     # many days after it was opened is listed for the clinical lead in the concordance report.
     review_due_days: int = Field(7, ge=1, le=365)
+    # Follow-ups (issue #18; api/domain/follow_ups.py): reminder texts to the worker go from this
+    # London hour on the working day a follow-up is due; overdue alerts to the case owner from this
+    # hour on the first working day after it.
+    follow_up_reminder_hour: int = Field(8, ge=0, le=23)
+    follow_up_alert_hour: int = Field(9, ge=0, le=23)
 
     log_level: str = "INFO"
     # json (one object per line, for log shippers) or text. Unset: text in development, json elsewhere.
