@@ -17,6 +17,8 @@ from api.core.logging import CaseRefMiddleware, configure_logging
 from api.core.security_headers import SecurityHeadersMiddleware, hsts_wanted
 from api.notifier import LogNotifier, Notifier
 from api.routes import abuse, cases, health, organisations, pages, practitioners, reviews, rota, subject_access, triage
+from api.routes import equality as equality_route
+from api.routes import follow_ups as follow_ups_route
 from api.routes import metrics as metrics_route
 from api.routes import rules as rules_route
 from api.worker import DeadlineWorker
@@ -73,6 +75,8 @@ def create_app(
     app.add_middleware(SecurityHeadersMiddleware, hsts=hsts_wanted(settings.environment, settings.public_base_url))
     metrics_route.install(app)
     app.include_router(rules_route.router)  # the candidate rule files' replay (issue #17)
+    app.include_router(follow_ups_route.router)  # follow-ups of a case (issue #18)
+    app.include_router(equality_route.router)  # equality of access (issue #18)
     for module in (health, triage, cases, reviews, abuse, pages, rota, organisations, practitioners, subject_access,
                    channels, web):
         app.include_router(module.router)

@@ -1,5 +1,5 @@
-"""Fires what is due: held pages, overdue acknowledgement deadlines, queued texts; and
-recovers what a dead process or a database outage left half done.
+"""Fires what is due: held pages, overdue acknowledgement deadlines, follow-up reminders and
+overdue alerts, queued texts; and recovers what a dead process or a database outage left half done.
 
 Deadlines live in the database, so a restarted process fires whatever fell due while it
 was down on its first tick. Every row is claimed atomically, so several processes can
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.core import metrics
 from api.core.config import Settings
 from api.notifier import Notifier
-from api.services import outbox, paging, recovery, spool
+from api.services import follow_ups, outbox, paging, recovery, spool
 
 log = logging.getLogger("helpline.worker")
 
@@ -43,6 +43,9 @@ class DeadlineWorker:
             ("stale_sending", self._reclaim_sending),
             ("released", self._release_held),
             ("escalated", self._escalate),
+            # Follow-up texts (issue #18) before delivery, so they go out in the same tick.
+            ("reminders", self._remind),
+            ("overdue_alerts", self._alert_overdue),
             ("delivered", self._deliver),
         ]
         done: dict[str, int] = {}
@@ -82,6 +85,18 @@ class DeadlineWorker:
             escalated = paging.fire_overdue(session, now=self.clock(), settings=self.settings)
             session.commit()
             return escalated
+
+    def _remind(self) -> int:
+        with self.session_factory() as session:
+            sent = follow_ups.send_due_reminders(session, settings=self.settings, now=self.clock())
+            session.commit()
+            return sent
+
+    def _alert_overdue(self) -> int:
+        with self.session_factory() as session:
+            alerted = follow_ups.alert_overdue(session, settings=self.settings, now=self.clock())
+            session.commit()
+            return alerted
 
     def _deliver(self) -> int:
         with self.session_factory() as session:

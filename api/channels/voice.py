@@ -31,6 +31,7 @@ from api.channels import outcome, spoken, texts
 from api.channels.adapter import OfflineAnswer
 from api.channels.security import TwilioParams, twilio_params
 from api.channels.voice_twiml import GOODBYE_AFTER, SILENCE_TEXT, XML, CallState, Voice
+from api.core import phones
 from api.core.config import Settings, get_settings
 from api.deps import SessionDep, SettingsDep
 from api.services import call_transfer, door_limits, paging, relay, turn_store
@@ -408,8 +409,8 @@ def reference_text(case: Any, *, call_by: datetime | None, now: datetime) -> str
 
 
 def is_mobile(number: str) -> bool:
-    """A UK mobile (07 numbers other than 070 personal and 076 pagers): a text can reach it."""
-    return number.startswith("+447") and not number.startswith(("+4470", "+4476"))
+    """A UK mobile: a text can reach it."""
+    return phones.is_uk_mobile(number)
 
 
 @router.post("/text-me")

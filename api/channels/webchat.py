@@ -2,8 +2,9 @@
 GET /chat/history (this conversation's turns and outcome, for a reload).
 
 No login: a signed session cookie (itsdangerous, SESSION_SECRET) holds only a random
-conversation id; a missing, forged, tampered or expired cookie starts a new conversation, never
-someone else's. The page is served by the API, so it is same-origin and not under /api/.
+conversation id (and the organisation code of the poster link it was opened from, if any); a
+missing, forged, tampered or expired cookie starts a new conversation, never someone else's.
+The page is served by the API, so it is same-origin and not under /api/.
 Every answer carries the conversation's case as a confirmation panel (api/channels/outcome.py),
 read from the database: only a case whose conversation_id is the cookie's conversation.
 
@@ -40,7 +41,7 @@ from api.core.config import Settings
 from api.deps import SessionDep, SettingsDep
 from api.enums import TurnStatus
 from api.models import Case
-from api.services import cases, door_limits, relay, turn_store
+from api.services import cases, door_limits, origins, relay, turn_store
 from api.services.abuse import CLIENT_DETAIL
 from api.services.door_limits import Check, DoorLimits
 from api.services.identities import web_client_id
@@ -123,12 +124,16 @@ def vet(session: Session, turn: turn_store.Turn, inbound: Inbound) -> Inbound:
 
 
 def receive(session: Session, settings: Settings, limits: DoorLimits, client: str,
-            clock: Callable[[], datetime], inbound: Inbound) -> turn_store.Turn | ToRelay:
+            clock: Callable[[], datetime], inbound: Inbound, origin: str | None = None) -> turn_store.Turn | ToRelay:
     """Store the turn; a retry gets the first request's answer, a turn over a limit the safety
-    advice (door_limits.answer); otherwise what to relay."""
+    advice (door_limits.answer); otherwise what to relay. The conversation's first turn keeps the
+    organisation of the poster link it began from (`origin`, a code)."""
     turn = turn_store.start_turn(session, inbound)
     if not turn.new:
         return relay.settle(session, turn, settings=settings, clock=clock, phone=None)
+    if origin:
+        origins.record_first(session, conversation_id=inbound.conversation_id, code=origin, turn_id=turn.inbound.id,
+                             now=inbound.received_at)
     if rule := limits.over(checks(session, turn, client)):
         return door_limits.answer(session, turn, rule=rule, now=clock())
     return ToRelay(turn, vet(session, turn, inbound))
@@ -181,20 +186,32 @@ def _serializer(settings: Settings) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(settings.session_secret, salt=SALT)
 
 
-def conversation(settings: Settings, cookie: str | None) -> str | None:
+def _cookie_data(settings: Settings, cookie: str | None) -> dict[str, Any]:
     if not cookie:
-        return None
+        return {}
     try:
         data = _serializer(settings).loads(cookie, max_age=COOKIE_MAX_AGE)
     except BadSignature:
-        return None
-    cid = data.get("cid") if isinstance(data, dict) else None
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def conversation(settings: Settings, cookie: str | None) -> str | None:
+    cid = _cookie_data(settings, cookie).get("cid")
     return cid if isinstance(cid, str) and re.fullmatch(r"web-[0-9a-f]{32}", cid) else None
 
 
-def _set_cookie(response: Response, settings: Settings, cid: str) -> None:
+def origin_code(settings: Settings, cookie: str | None) -> str | None:
+    """The organisation code of the poster link the chat was opened from (checked when it was
+    put in the signed cookie), if any."""
+    code = _cookie_data(settings, cookie).get("org")
+    return code if isinstance(code, str) and code else None
+
+
+def _set_cookie(response: Response, settings: Settings, cid: str, org: str | None = None) -> None:
     response.set_cookie(
-        COOKIE, _serializer(settings).dumps({"cid": cid}), max_age=COOKIE_MAX_AGE, httponly=True,
+        COOKIE, _serializer(settings).dumps({"cid": cid, **({"org": org} if org else {})}), max_age=COOKIE_MAX_AGE,
+        httponly=True,
         samesite="lax", secure=settings.environment == "production", path="/chat",
     )
 
@@ -207,13 +224,15 @@ def contact_number(number: str) -> dict[str, str] | None:
 
 
 @router.get("/chat", response_class=HTMLResponse)
-def chat_page(request: Request, settings: SettingsDep,
-              oh_chat: Annotated[str | None, Cookie()] = None) -> HTMLResponse:
+def chat_page(request: Request, settings: SettingsDep, session: SessionDep,
+              oh_chat: Annotated[str | None, Cookie()] = None, org: str | None = None) -> HTMLResponse:
+    """`org`: a poster's link names its organisation; a code no organisation has is ignored."""
     response = templates.TemplateResponse(request, "chat.html", {
         "start_choices": START_CHOICES, "phone": contact_number(settings.helpline_phone_number),
         "sms": contact_number(settings.helpline_sms)})
-    if conversation(settings, oh_chat) is None:
-        _set_cookie(response, settings, f"web-{secrets.token_hex(16)}")
+    cid, code = conversation(settings, oh_chat), origins.known_code(session, org) if org else None
+    if cid is None or code:
+        _set_cookie(response, settings, cid or f"web-{secrets.token_hex(16)}", code or origin_code(settings, oh_chat))
     response.headers["Content-Security-Policy"] = CSP
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"
@@ -234,10 +253,11 @@ async def chat_message(body: ChatIn, request: Request, response: Response, sessi
     inbound = replace(inbound, details={**inbound.details,
                                         CLIENT_DETAIL: web_client_id(settings.session_secret, address)})
     cid = inbound.conversation_id
-    _set_cookie(response, settings, cid)
+    origin = origin_code(settings, oh_chat) if conversation(settings, oh_chat) == cid else None
+    _set_cookie(response, settings, cid, origin)
     response.headers["Cache-Control"] = "no-store"
     limits = door_limits.of(request.app.state, settings)
-    step = await run_in_threadpool(partial(receive, session, settings, limits, address, clock, inbound))
+    step = await run_in_threadpool(partial(receive, session, settings, limits, address, clock, inbound, origin))
     turn = await relay.relay_if_needed(session, step, settings=settings, clock=clock)
     found = await run_in_threadpool(partial(conversation_outcome, session, cid, turn.case_ref, clock()))
     return render(turn.replies, status=turn.status, outcome=found)

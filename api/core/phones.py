@@ -33,3 +33,9 @@ def readable(parsed: PhoneNumber) -> str:
 def link(parsed: PhoneNumber) -> str:
     """For a tel: or sms: link."""
     return phonenumbers.format_number(parsed, PhoneNumberFormat.E164)
+
+
+def is_uk_mobile(number: str) -> bool:
+    """An E.164 UK mobile a text can reach: 07 numbers other than 070 (personal numbers) and
+    076 (pagers), which start with 07 but take no texts."""
+    return number.startswith("+447") and not number.startswith(("+4470", "+4476"))

@@ -18,7 +18,7 @@ from api.domain.case_kinds import kind_for
 from api.domain.case_lifecycle import OPEN_STATUSES
 from api.enums import CaseKind, CaseStatus, Line, PageStatus, Urgency
 from api.models import AbuseMark, Case, Organisation
-from api.services import abuse, audit, directory, outbox, paging, refs
+from api.services import abuse, audit, directory, origins, outbox, paging, refs
 from api.services.decisions import decide, is_escalating
 from api.triage import URGENCY_ORDER, raise_only
 
@@ -96,6 +96,19 @@ def _match_workplace(session: Session, case: Case, *, now: datetime) -> None:
                     description=f"workplace matched to {org.code}", details={"code": org.code})
 
 
+def _from_poster(session: Session, case: Case, *, now: datetime) -> None:
+    """A case with no organisation yet takes the one whose poster link its conversation began
+    from: likely, not confirmed (confirmed_organisation_id stays empty, so no manager sees it)."""
+    if case.organisation is not None:
+        return
+    org = origins.organisation_of(session, case.conversation_id)
+    if org is not None:
+        case.organisation = org
+        audit.log_event(session, case, type="organisation_from_poster", now=now,
+                        description=f"organisation {org.code} from the poster link the conversation began from",
+                        details={"code": org.code})
+
+
 def create(
     session: Session, *, data: dict[str, Any], now: datetime, settings: Settings, actor: str = "api"
 ) -> Case:
@@ -116,6 +129,7 @@ def create(
                     description=f"{line} case opened by {case.channel}",
                     details={"kind": str(kind), "channel": case.channel, "answers": case.answers})
     _match_workplace(session, case, now=now)
+    _from_poster(session, case, now=now)
     _triage(session, case, now=now, settings=settings, actor=actor)
     metrics.CASES_OPENED.labels(str(line), metrics.label(case.urgency)).inc()
     return case

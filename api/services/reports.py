@@ -31,7 +31,7 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
@@ -239,6 +239,17 @@ def period(now: datetime, weeks: int, tz: str) -> Period:
         day = first_monday + timedelta(weeks=i)
         bounds.append(datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(timezone.utc))
     return Period(now=now, start=start, zone=zone, labels=labels, bounds=bounds)
+
+
+def days(first: date, last: date, *, now: datetime, tz: str) -> Period:
+    """Whole local days, `first` to `last` both included (up to now), counted as one column:
+    the annual quality report's period (api/services/quality.py) through the same queries. The
+    tables' bounds are inclusive, so the end is the last microsecond before the next midnight."""
+    zone = ZoneInfo(tz)
+    start = datetime.combine(first, time(0), tzinfo=zone).astimezone(timezone.utc)
+    end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=zone).astimezone(timezone.utc)
+    return Period(now=min(now, end - timedelta(microseconds=1)), start=start, zone=zone,
+                  labels=[f"{first.isoformat()}/{last.isoformat()}"], bounds=[])
 
 
 # --- the tables ---------------------------------------------------------------------------------

@@ -11,7 +11,10 @@ RETENTION_DAYS_AFTER_CLOSURE days ago keeps only anonymised figures:
   absence history, questions, medicines, pregnancy), the conversation id (for SMS an HMAC
   of the phone number), the transcript (ConversationMessage rows), the page texts in the
   outbox (they carry the call-back number), and in the audit trail: notes, call-back and
-  outcome notes, released reports, answers in event details, Twilio call and message ids.
+  outcome notes, released reports, answers in event details, Twilio call and message ids;
+  the follow-ups' `what` and closing notes (their dates and states stay, for completion
+  figures), and every text to the person's own number from before the cutoff (reminders,
+  their reference): number and body.
 
 The audit trail is otherwise append-only: this redaction is the only change made to old
 events, and a `retention_applied` event records it (with counts, never content).
@@ -52,7 +55,7 @@ from sqlalchemy.orm import Session
 
 from api.core.db import in_batches
 from api.enums import CaseStatus
-from api.models import AbuseMark, Case, CaseEvent, ConversationMessage, OutboxMessage, Page, Practitioner
+from api.models import AbuseMark, Case, CaseEvent, ConversationMessage, FollowUp, OutboxMessage, Page, Practitioner
 from api.services import audit
 from api.services import tracker_store as rasa_store
 from api.services.paging import normalise_number
@@ -275,6 +278,15 @@ def _redact_case(session: Session, case: Case, *, now: datetime, days: int, mess
         texts = session.execute(
             update(OutboxMessage).where(OutboxMessage.page_id.in_(page_ids), OutboxMessage.body != REMOVED)
             .values(body=REMOVED, error=None)).rowcount or 0
+    # Follow-ups keep their day and state (completion figures); what they were for is free text.
+    session.execute(update(FollowUp).where(FollowUp.case_id == case.id)
+                    .values(what=REMOVED, close_note=REMOVED))
+    person = normalise_number(str((case.contact or {}).get("phone") or ""))
+    if person:  # reminders and other texts to the person: not tied to a page, found by their number
+        texts += session.execute(
+            update(OutboxMessage).where(OutboxMessage.to == person, OutboxMessage.page_id.is_(None),
+                                        OutboxMessage.created_at < now - timedelta(days=days))
+            .values(to=REMOVED, body=REMOVED, error=None)).rowcount or 0
     conversation = case.conversation_id
     case.contact = {}
     case.answers = anonymise_answers(case.answers)
@@ -354,6 +366,9 @@ def _case(session: Session, case: Case) -> dict[str, Any]:
         "pages": [{"tier": p.tier, "status": p.status, "sent_at": p.sent_at, "acknowledged_at": p.acknowledged_at}
                   for p in case.pages],
         "events": [_event(e) for e in audit.events_for(session, case)],
+        "follow_ups": [{"due_on": f.due_on, "what": f.what, "status": f.status, "reminder_sent_at": f.reminder_sent_at,
+                        "closed_at": f.closed_at} for f in session.scalars(
+                            select(FollowUp).where(FollowUp.case_id == case.id).order_by(FollowUp.due_on))],
     }
 
 

@@ -77,14 +77,15 @@ def column_chart(categories: list[str], series: list[tuple[str, list[float]]], *
     return Markup("".join(parts))
 
 
-def bar_chart(items: list[tuple[str, float]], *, title: str, unit: str = "", width: int = 640,
-              highlight: set[str] | None = None, value_format=None) -> Markup:
-    """Horizontal bars, one per labelled value; labels on the left, values at the bar ends."""
+def bar_chart(items: list[tuple[str, float | None]], *, title: str, unit: str = "", width: int = 640,
+              highlight: set[str] | None = None, value_format=None, missing: str = "—") -> Markup:
+    """Horizontal bars, one per labelled value; labels on the left, values at the bar ends. A value
+    of None (a count withheld) draws no bar, only the `missing` text."""
     highlight = highlight or set()
     row_h, left, right, top = 28, 250, 70, 8
     height = top * 2 + row_h * max(len(items), 1)
     plot_w = width - left - right
-    peak = max([v for _, v in items] or [0]) or 1
+    peak = max([v for _, v in items if v is not None] or [0]) or 1
     fmt = value_format or (lambda v: f"{_fmt(v)}{unit}")
     parts = [_open(width, height, title)]
     if not items:
@@ -92,10 +93,13 @@ def bar_chart(items: list[tuple[str, float]], *, title: str, unit: str = "", wid
                      "Nothing in this period</text>")
     for i, (label, value) in enumerate(items):
         y = top + i * row_h
-        w = plot_w * value / peak
         colour = "#d5281b" if label in highlight else PALETTE[0]
         short = label if len(label) <= 34 else label[:33] + "…"
         parts.append(f'<text x="{left - 8}" y="{y + 17}" text-anchor="end" fill="{INK}">{escape(short)}</text>')
+        if value is None:
+            parts.append(f'<text x="{left + 6}" y="{y + 17}" fill="{INK}">{escape(missing)}</text>')
+            continue
+        w = plot_w * value / peak
         parts.append(f'<rect x="{left}" y="{y + 4}" width="{max(w, 1):.1f}" height="{row_h - 8}" rx="2" '
                      f'fill="{colour}"><title>{escape(label)}: {escape(fmt(value))}</title></rect>')
         parts.append(f'<text x="{left + w + 6:.1f}" y="{y + 17}" fill="{INK}">{escape(fmt(value))}</text>')

@@ -177,3 +177,41 @@ def test_the_cli_reports_and_a_dry_run_changes_nothing(session, settings, world,
     assert _case(session, world["sharps"]).contact == {}
     assert session.scalar(select(func.count()).select_from(CaseEvent).where(
         CaseEvent.type == "retention_applied")) == 2
+
+
+def test_follow_ups_keep_their_day_and_state_and_lose_what_and_the_reminder_to_the_person(session, world, clock):
+    from api.models import FollowUp
+    from api.services import follow_ups, outbox
+
+    sharps = _case(session, world["sharps"])
+    fu = follow_ups.add(session, sharps, due_on=(clock.now + timedelta(days=30)).date(),
+                        what="Second dose, accelerated hepatitis B course", remind_by_sms=True, actor="Alex",
+                        now=clock.now)
+    follow_ups.mark_done(session, fu, actor="Alex", note="Sam had it at the Riverside clinic",
+                         now=clock.now + timedelta(days=30))
+    reminder = outbox.enqueue_sms(session, to=PHONE, body="You have a follow-up due today.",
+                                  now=clock.now + timedelta(days=30))
+    session.commit()
+
+    retention.apply(session, now=clock.now + timedelta(days=DAYS + 40), days=DAYS)
+    session.commit()
+    session.expire_all()
+    kept = session.get(FollowUp, fu.id)
+    assert (kept.due_on, kept.status, kept.closed_at) == (fu.due_on, "done", fu.closed_at)
+    assert kept.what == retention.REMOVED and kept.close_note == retention.REMOVED
+    text = session.get(OutboxMessage, reminder.id)
+    assert text.to == retention.REMOVED and text.body == retention.REMOVED
+    dump = json.dumps([[e.description, e.details] for e in audit.events_for(session, kept.case)])
+    assert "accelerated hepatitis B course" not in dump and "Riverside clinic" not in dump
+
+
+def test_the_subject_access_export_lists_the_cases_follow_ups(session, settings, world, clock):
+    from api.services import follow_ups
+
+    sharps = _case(session, world["sharps"])
+    follow_ups.add(session, sharps, due_on=(clock.now + timedelta(days=7)).date(), what="Chase the source's results",
+                   remind_by_sms=False, actor="Alex", now=clock.now)
+    session.commit()
+    export = retention.subject_access_export(session, phone=PHONE, secret=settings.session_secret, now=clock.now)
+    case = next(c for c in export["cases"] if c["ref"] == world["sharps"])
+    assert [(f["what"], f["status"]) for f in case["follow_ups"]] == [("Chase the source's results", "open")]

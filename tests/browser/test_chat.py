@@ -16,7 +16,6 @@ import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -278,8 +277,10 @@ def _deadline_text(api: str, ref: str) -> str:
     """The API's own call_by for the case, as the panel must say it (London time)."""
     case = httpx.get(f"{api}/api/cases/{ref}", headers={"Authorization": f"Bearer {TOKEN}"}).json()
     assert case["call_by"], "a page went out, so there is a deadline"
-    local = datetime.fromisoformat(case["call_by"]).astimezone(ZoneInfo("Europe/London"))
-    return f"If nobody has called by {local:%H:%M}, go to A&E or call NHS 111."
+    from api.channels.outcome import DEADLINE, london_time
+
+    # With the day when the deadline falls after midnight (London), as the panel says it.
+    return DEADLINE.format(when=london_time(datetime.fromisoformat(case["call_by"]), now=datetime.now(timezone.utc)))
 
 
 def _check_outcome_in_view(page, *, ref: str, urgency: str, next_step: str, deadline: str):

@@ -17,6 +17,7 @@ from api.domain.case_lifecycle import IllegalTransition
 from api.models import Case
 from api.services import abuse, cases, casework, queue, referrals, reviews, rota
 from api.triage import URGENCY_ORDER
+from api.web import follow_up_views
 from api.web.deps import ClinicalReader, ClinicalUser, Csrf, WebRoute, WebUser, is_htmx, safe_next
 from api.web.forms import Problems
 from api.web.rendering import render
@@ -31,6 +32,8 @@ DONE = {
     "abuse": "Marked as abuse: pages from this source are held (an emergency or a crisis still pages).",
     "abuse_lifted": "Abuse mark lifted: pages from this source go out again.",
     "review": "Your review is recorded.",
+    "follow_up_added": "Follow-up added.", "follow_ups_added": "Follow-ups added from the template.",
+    "follow_up_done": "Follow-up marked as done.", "follow_up_cancelled": "Follow-up cancelled.",
 }
 Text = Annotated[str, Form(max_length=4000)]
 # Where a refusal that concerns no one field points: the case page's action bar (always drawn).
@@ -70,6 +73,8 @@ def dashboard(request: Request, user: ClinicalReader, session: SessionDep, now: 
     done, ref = request.query_params.get("done", ""), request.query_params.get("ref", "")
     if done in ("acknowledged", "owned") and QUEUE_REF.fullmatch(ref):
         context["flash"] = f"{ref}: {DONE[done]}"
+    today = now.astimezone(ZoneInfo(request.app.state.settings.timezone)).date()
+    context["follow_up_counts"] = follow_up_views.counts(session, today)  # issue #18
     return render(request, "dashboard.html", context)
 
 
@@ -93,6 +98,7 @@ def _case_page(request: Request, session: Session, user: WebUser, ref: str, now,
         "binding": referrals.binding(session, case),
         "abuse": abuse.case_flags(session, case, now=now),
         "review": reviews.for_case(session, case),  # the practitioner's review beside the rules' (issue #17)
+        "follow_ups": follow_up_views.card(session, case, today=today, settings=request.app.state.settings),
     }, status_code=status_code)
 
 

@@ -14,6 +14,7 @@ from api.deps import NowDep, SessionDep, SettingsDep
 from api.enums import Line
 from api.services import directory, reports, reviews
 from api.services.directory import NotFound
+from api.web import equality_view
 from api.web.charts import bar_chart, column_chart
 from api.web.deps import ClinicalReader, WebRoute
 from api.web.forms import Problems
@@ -141,7 +142,8 @@ def _concordance_chart(result: reviews.Concordance) -> Markup | None:
 @router.get("/reports")
 def reports_page(request: Request, user: ClinicalReader, session: SessionDep, now: NowDep, settings: SettingsDep,
                  weeks: str = Query(str(DEFAULT_WEEKS), max_length=10), line: str = LineQ,
-                 organisation: str = OrgQ, date_from: str = FromQ, date_to: str = ToQ):
+                 organisation: str = OrgQ, date_from: str = FromQ, date_to: str = ToQ,
+                 eq_from: str = Query("", max_length=20), eq_to: str = Query("", max_length=20)):
     problems = Problems()
     shown = _weeks(weeks, problems)
     report = reports.build(session, now=now, weeks=shown, tz=request.app.state.settings.timezone)
@@ -149,6 +151,7 @@ def reports_page(request: Request, user: ClinicalReader, session: SessionDep, no
     typed = {"line": line, "organisation": organisation, "from": date_from, "to": date_to}
     conc = _concordance(session, settings, now, typed, problems)
     filters = {k: v for k, v in conc.filters.items() if k in typed and v}
+    equality = equality_view.section(session, settings, now, eq_from, eq_to, problems)
     return render(request, "reports.html", {"r": report, "charts": _charts(report), "weeks": shown,
                                             "week_choices": choices, "problems": problems, "flags": _flags(report),
                                             "measures": reports.MEASURES, "labels": reports.MEASURE_LABELS,
@@ -156,7 +159,8 @@ def reports_page(request: Request, user: ClinicalReader, session: SessionDep, no
                                             "conc": conc, "conc_chart": _concordance_chart(conc),
                                             "conc_typed": typed, "conc_query": urlencode(filters),
                                             "organisations": directory.list_organisations(session),
-                                            "lines": tuple(Line), "conc_fields": CONCORDANCE_FIELDS},
+                                            "lines": tuple(Line), "conc_fields": CONCORDANCE_FIELDS,
+                                            "eq": equality},
                   status_code=400 if problems else 200)
 
 
@@ -172,6 +176,13 @@ def concordance_csv(request: Request, user: ClinicalReader, session: SessionDep,
         return Response("\n".join(problems.messages()) + "\n", status_code=400, media_type="text/plain; charset=utf-8")
     return Response(reports.to_csv(reviews.csv_table(conc)), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="concordance-{now:%Y%m%d}.csv"'})
+
+
+@router.get("/reports/equality.csv")
+def equality_csv(request: Request, user: ClinicalReader, session: SessionDep, now: NowDep, settings: SettingsDep,
+                 date_from: str = FromQ, date_to: str = ToQ):
+    """The equality-of-access figures (issue #18) for `from`/`to` (declared before the other tables' CSV route)."""
+    return equality_view.csv_response(session, settings, now, date_from, date_to)
 
 
 @router.get("/reports/{table}.csv")
