@@ -27,6 +27,8 @@ logger = logging.getLogger(__name__)
 BOT_ACTOR = "helpline-bot"
 #: The header that names the conversation the action server speaks for (api/deps.py).
 CONVERSATION_HEADER = "X-Conversation-Id"
+#: The person's own words kept with an answer (e.g. reminder consent) are cut to this length.
+MAX_WORDS = 500
 
 
 class ApiUnavailable(Exception):
@@ -145,6 +147,19 @@ class CaseStatus:
         )
 
 
+@dataclass(frozen=True)
+class ReminderConsent:
+    """The API's record of the worker's answer about reminder texts. `phone` is the mobile the
+    texts would go to (None: the case has no mobile number, so none can go)."""
+    ref: str
+    agreed: bool
+    phone: Optional[str] = None
+
+    @classmethod
+    def from_json(cls, data: Dict[str, Any]) -> "ReminderConsent":
+        return cls(ref=data["ref"], agreed=bool(data.get("agreed")), phone=data.get("phone") or None)
+
+
 @functools.lru_cache(maxsize=1)
 def _tls_context() -> ssl.SSLContext:
     """One TLS context for every call. Building one loads the CA bundle: ~10 ms of CPU, which
@@ -195,6 +210,19 @@ class HelplineApi:
         """What the person was told, word for word."""
         await self._request("POST", f"/api/cases/{ref}/said",
                             json={"actor": actor, "channel": channel, "items": items})
+
+    async def reminder_consent(self, ref: str, agreed: bool, words: str) -> ReminderConsent:
+        """The worker's yes or no to reminder texts for their follow-ups (the latest answer counts)."""
+        body = {"agreed": agreed, "words": words[:MAX_WORDS]}
+        return ReminderConsent.from_json(
+            await self._request("POST", f"/api/cases/{ref}/reminder-consent", json=body))
+
+    async def record_equality(self, line: str, channel: str, answers: Dict[str, str]) -> None:
+        """The optional equality answers, kept apart from any case. Always sent without the
+        conversation header, whichever client this is: nothing may link them to a person."""
+        anonymous = HelplineApi(self.settings, self._transport, conversation_id=None)
+        await anonymous._request("POST", "/api/equality",
+                                 json={"line": line, "channel": channel, "answers": dict(answers)})
 
     # -- transport ---------------------------------------------------------------------
     def _client(self) -> httpx.AsyncClient:

@@ -11,6 +11,7 @@ from rasa_sdk.events import ActionExecuted, ActiveLoop, EventType, SessionStarte
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions import equality
 from actions import names as n
 from actions.api_client import get_api
 from actions.channel import channel_slots
@@ -105,9 +106,13 @@ class ActionStop(Action):
             updates = await send_final(tracker, dispatcher)
             ref = updates.get(n.SLOT_CASE_REF) or ref
             events += [SlotSet(k, v) for k, v in updates.items()]
-        if ref:
+        # the optional equality questions: what was answered is sent, apart from the case
+        closed, sent = await equality.close(tracker)
+        if sent is not None:
+            dispatcher.utter_message(response=n.UTTER_EQUALITY_SENT_SO_FAR if sent else n.UTTER_EQUALITY_NOT_SENT)
+        if ref and active != n.FORM_EQUALITY:
             dispatcher.utter_message(response=n.UTTER_STOPPED_CASE_KEPT, case_ref=ref)
-        return events + [ActiveLoop(None), SlotSet(n.SLOT_REQUESTED, None)]
+        return events + closed + [ActiveLoop(None), SlotSet(n.SLOT_REQUESTED, None)]
 
 
 class ActionResumeForm(Action):
@@ -156,7 +161,8 @@ def rating_was_asked(tracker: Tracker) -> bool:
 
 
 class ActionRate(Action):
-    """The one-question rating, sent to the case as an event note."""
+    """The one-question rating, sent to the case as an event note; then, on the web and by text,
+    the offer of the optional equality questions (actions/equality.py)."""
 
     def name(self) -> Text:
         return n.ACTION_RATE
@@ -172,15 +178,17 @@ class ActionRate(Action):
             dispatcher.utter_message(response=n.UTTER_RATING_UNREADABLE)
             return []
         dispatcher.utter_message(response=n.UTTER_RATING_THANKS)
+        events: List[EventType] = []
         ref = tracker.get_slot(n.SLOT_CASE_REF)
-        if not ref and not (tracker.get_slot(n.SLOT_PENDING_SYNC) or {}).get("sharps"):
-            return []
-        outbox = Outbox.from_tracker(get_api(), tracker)
-        await outbox.add_note(
-            ref, f"Satisfaction rating: {rating}/5 (channel {tracker.get_slot(n.SLOT_CHANNEL) or 'unknown'})",
-            rating=rating,
-        )
-        return [SlotSet(k, v) for k, v in outbox.slots().items()]
+        if ref or (tracker.get_slot(n.SLOT_PENDING_SYNC) or {}).get("sharps"):
+            outbox = Outbox.from_tracker(get_api(), tracker)
+            await outbox.add_note(
+                ref, f"Satisfaction rating: {rating}/5 (channel {tracker.get_slot(n.SLOT_CHANNEL) or 'unknown'})",
+                rating=rating,
+            )
+            events = [SlotSet(k, v) for k, v in outbox.slots().items()]
+        # the person's need is met and rated: only now the optional questions
+        return events + equality.offer_events(dispatcher, tracker)
 
 
 # -- the call-back number (sharps_form, clinician_form, handoff_form) -----------------

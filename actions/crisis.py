@@ -16,6 +16,7 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions import equality
 from actions import names as n
 from actions.api_client import get_api
 from actions.sync import Outbox, case_fields, conversation_phone
@@ -78,5 +79,7 @@ class ActionCrisis(Action):
 
         slots = outbox.slots()
         slots[n.SLOT_CASE_REF] = ref or (result.case.ref if result.ok else None)
-        # 3. No more questions: close whatever form was open.
-        return [SlotSet(k, v) for k, v in slots.items()] + [ActiveLoop(None), SlotSet(n.SLOT_REQUESTED, None)]
+        # 3. No more questions: close whatever form was open (optional equality answers given so
+        # far are sent, apart from the case, after the page).
+        closed, _ = await equality.close(tracker, api_reachable=not result.unavailable)
+        return [SlotSet(k, v) for k, v in slots.items()] + closed + [ActiveLoop(None), SlotSet(n.SLOT_REQUESTED, None)]

@@ -11,6 +11,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions import equality
 from actions import names as n
 from actions.api_client import Case, get_api
 from actions.config import get_settings
@@ -116,11 +117,18 @@ class ActionHandoff(Action):
         asked = latest_user_text(tracker, n.INTENT_REQUEST_HUMAN) or "Asked to talk to a person"
         if line != "manager":
             # The sharps line (or no line chosen yet) has a person on call at every hour.
-            return await page_a_person(tracker, dispatcher, asked)
-        related = tracker.get_slot(n.SLOT_CASE_REF)
-        summary = "Asked to talk to a person" + (f" (about case {related})" if related else "")
-        return await request_callback(tracker, dispatcher, line=line, topic=TALK_TO_PERSON,
-                                      question=asked, summary=summary)
+            events = await page_a_person(tracker, dispatcher, asked)
+        else:
+            related = tracker.get_slot(n.SLOT_CASE_REF)
+            summary = "Asked to talk to a person" + (f" (about case {related})" if related else "")
+            events = await request_callback(tracker, dispatcher, line=line, topic=TALK_TO_PERSON,
+                                            question=asked, summary=summary)
+        # asked in the middle of the optional equality questions: what was answered is sent, unless
+        # the API just failed (something kept for later) and the person would wait another timeout
+        kept = any(e.get("event") == "slot" and e.get("name") == n.SLOT_PENDING_SYNC and e.get("value")
+                   for e in events)
+        closed, _ = await equality.close(tracker, api_reachable=not kept)
+        return events + closed
 
 
 async def page_a_person(tracker: Tracker, dispatcher: CollectingDispatcher, asked: str) -> List[EventType]:

@@ -72,6 +72,13 @@ SLOT_CALLBACK_OFFER_DECLINED = "callback_offer_declined"
 SLOT_STATUS_REF = "status_ref"
 SLOT_REQUESTED = "requested_slot"
 SLOT_SESSION_METADATA = "session_started_metadata"
+# Which yes/no question at the end of a conversation is waiting for its answer (featurized: the
+# rules read it), and whether the equality questions were offered in this conversation.
+SLOT_AWAITING_ANSWER = "awaiting_answer"
+AWAITING_REMINDER_CONSENT = "reminder_consent"
+AWAITING_EQUALITY_OFFER = "equality_offer"
+AWAITING_EQUALITY_QUESTIONS = "equality_questions"
+SLOT_EQUALITY_OFFERED = "equality_offered"
 # set by the API on the first message after its safe answer (the bot's last reply was not seen)
 METADATA_MISSED_REPLY = "missed_reply"
 
@@ -156,13 +163,38 @@ SLOT_REFERRAL_RISK_HISTORY = "referral_risk_history"
 # --- slots: small forms -----------------------------------------------------------
 SLOT_CLINICIAN_QUESTION = "clinician_question"
 
+# --- slots: equality_form (optional, after the need is met; docs/contract.md) ------------
+SLOT_EQUALITY_AGE_BAND = "equality_age_band"
+SLOT_EQUALITY_SEX = "equality_sex"
+# The ethnic group in two steps: the broad group, then the NHS category within it (one slot
+# per broad group, so each question's buttons are fixed in domain.yml).
+SLOT_EQUALITY_ETHNIC_BROAD = "equality_ethnic_broad"
+SLOT_EQUALITY_ETHNIC_WHITE = "equality_ethnic_white"
+SLOT_EQUALITY_ETHNIC_MIXED = "equality_ethnic_mixed"
+SLOT_EQUALITY_ETHNIC_ASIAN = "equality_ethnic_asian"
+SLOT_EQUALITY_ETHNIC_BLACK = "equality_ethnic_black"
+SLOT_EQUALITY_ETHNIC_OTHER = "equality_ethnic_other"
+SLOT_EQUALITY_DISABILITY = "equality_disability"
+SLOT_EQUALITY_STAFF_GROUP = "equality_staff_group"
+SLOT_EQUALITY_ORGANISATION_TYPE = "equality_organisation_type"
+
+EQUALITY_ETHNIC_SLOTS = (
+    SLOT_EQUALITY_ETHNIC_WHITE, SLOT_EQUALITY_ETHNIC_MIXED, SLOT_EQUALITY_ETHNIC_ASIAN,
+    SLOT_EQUALITY_ETHNIC_BLACK, SLOT_EQUALITY_ETHNIC_OTHER,
+)
+EQUALITY_FORM_SLOTS = (
+    SLOT_EQUALITY_AGE_BAND, SLOT_EQUALITY_SEX, SLOT_EQUALITY_ETHNIC_BROAD, *EQUALITY_ETHNIC_SLOTS,
+    SLOT_EQUALITY_DISABILITY, SLOT_EQUALITY_STAFF_GROUP, SLOT_EQUALITY_ORGANISATION_TYPE,
+)
+
 # --- forms --------------------------------------------------------------------------
 FORM_SHARPS = "sharps_form"
 FORM_REFERRAL = "referral_form"
 FORM_REFERRAL_STATUS = "referral_status_form"
 FORM_CLINICIAN = "clinician_form"
 FORM_HANDOFF = "handoff_form"
-FORMS = (FORM_SHARPS, FORM_REFERRAL, FORM_REFERRAL_STATUS, FORM_CLINICIAN, FORM_HANDOFF)
+FORM_EQUALITY = "equality_form"
+FORMS = (FORM_SHARPS, FORM_REFERRAL, FORM_REFERRAL_STATUS, FORM_CLINICIAN, FORM_HANDOFF, FORM_EQUALITY)
 
 # --- custom actions -------------------------------------------------------------------
 ACTION_SESSION_START = "action_session_start"
@@ -182,11 +214,18 @@ ACTION_ASK_REFERRAL_CONFIRM = "action_ask_referral_confirm"
 ACTION_REFERRAL_STATUS = "action_referral_status"
 ACTION_CLINICIAN_SUBMIT = "action_clinician_submit"
 ACTION_SAY_REFERENCE = "action_say_reference"
+ACTION_REMINDER_CONSENT = "action_reminder_consent"
+ACTION_EQUALITY_REPLY = "action_equality_reply"
+ACTION_EQUALITY_SUBMIT = "action_equality_submit"
+ACTION_EQUALITY_LEAVE = "action_equality_leave"
+# the job question's buttons (ten choices) come from the code: see actions/equality.py
+ACTION_ASK_EQUALITY_STAFF_GROUP = "action_ask_equality_staff_group"
 VALIDATE_SHARPS_FORM = "validate_sharps_form"
 VALIDATE_REFERRAL_FORM = "validate_referral_form"
 VALIDATE_REFERRAL_STATUS_FORM = "validate_referral_status_form"
 VALIDATE_CLINICIAN_FORM = "validate_clinician_form"
 VALIDATE_HANDOFF_FORM = "validate_handoff_form"
+VALIDATE_EQUALITY_FORM = "validate_equality_form"
 
 # Rasa's built-in actions the rules use.
 ACTION_LISTEN = "action_listen"
@@ -201,7 +240,8 @@ CUSTOM_ACTIONS = (
     ACTION_REFERRAL_SUBMIT, ACTION_ASK_REFERRAL_CONFIRM, ACTION_REFERRAL_STATUS,
     ACTION_CLINICIAN_SUBMIT, VALIDATE_SHARPS_FORM, VALIDATE_REFERRAL_FORM,
     VALIDATE_REFERRAL_STATUS_FORM, VALIDATE_CLINICIAN_FORM, VALIDATE_HANDOFF_FORM,
-    ACTION_SAY_REFERENCE,
+    ACTION_SAY_REFERENCE, ACTION_REMINDER_CONSENT, ACTION_EQUALITY_REPLY, ACTION_EQUALITY_SUBMIT,
+    ACTION_EQUALITY_LEAVE, ACTION_ASK_EQUALITY_STAFF_GROUP, VALIDATE_EQUALITY_FORM,
 )
 
 # --- responses used by the action code ---------------------------------------------
@@ -292,6 +332,26 @@ UTTER_REFERRAL_STATUS = "utter_referral_status"
 UTTER_REFERRAL_STATUS_UNKNOWN = "utter_referral_status_unknown"
 UTTER_STATUS_API_DOWN = "utter_status_api_down"
 UTTER_REASK_STATUS_REF = "utter_reask_status_ref"
+
+# after the call: reminder texts (sharps line) and the equality questions (both lines)
+UTTER_ANSWER_UNCLEAR = "utter_answer_unclear"
+UTTER_ASK_REMINDER_CONSENT = "utter_ask_reminder_consent"
+UTTER_REMINDER_CONSENT_YES = "utter_reminder_consent_yes"
+UTTER_REMINDER_CONSENT_NO_MOBILE = "utter_reminder_consent_no_mobile"
+UTTER_REMINDER_CONSENT_NO = "utter_reminder_consent_no"
+UTTER_REMINDER_CONSENT_HEDGE = "utter_reminder_consent_hedge"
+UTTER_REMINDER_CONSENT_KEPT = "utter_reminder_consent_kept"
+UTTER_REMINDER_CONSENT_NOT_SAVED = "utter_reminder_consent_not_saved"
+UTTER_ASK_EQUALITY_OFFER = "utter_ask_equality_offer"
+UTTER_EQUALITY_START = "utter_equality_start"
+UTTER_EQUALITY_DECLINED = "utter_equality_declined"
+UTTER_EQUALITY_THANKS = "utter_equality_thanks"
+UTTER_EQUALITY_NOTHING = "utter_equality_nothing"
+UTTER_EQUALITY_NOT_SENT = "utter_equality_not_sent"
+UTTER_EQUALITY_SENT_SO_FAR = "utter_equality_sent_so_far"
+UTTER_EQUALITY_REASK = "utter_equality_reask"
+UTTER_EQUALITY_SKIPPED = "utter_equality_skipped"
+UTTER_ASK_EQUALITY_STAFF_GROUP = "utter_ask_equality_staff_group"
 
 # Values slots hold for "don't know" and for the yes/no questions.
 UNKNOWN = "unknown"

@@ -14,7 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import names as n
-from actions import parsing
+from actions import parsing, reminders
 from actions.api_client import Case, get_api
 from actions import forms
 from actions.forms import (
@@ -780,7 +780,7 @@ async def send_final(tracker: Tracker, dispatcher: CollectingDispatcher) -> Dict
 
 class ActionSharpsSubmit(Action):
     """The form is done (or stopped on the way to A&E): final update, then the outcome,
-    a summary to check, the reminders, and the rating question."""
+    a summary to check, the reminders, and the question about reminder texts or the rating."""
 
     def name(self) -> Text:
         return n.ACTION_SHARPS_SUBMIT
@@ -795,8 +795,9 @@ class ActionSharpsSubmit(Action):
         dispatcher.utter_message(response=n.UTTER_SUMMARY_CHECK)
         dispatcher.utter_message(response=n.UTTER_INCIDENT_REMINDER)
         dispatcher.utter_message(response=n.UTTER_EAP_OFFER)
-        dispatcher.utter_message(response=n.UTTER_ASK_RATING)
-        return [SlotSet(k, v) for k, v in updates.items()]
+        # the reminder-texts question when texts could go to this case's mobile, else the rating
+        asked = reminders.ask_events(dispatcher, slots, updates.get(n.SLOT_CASE_REF), conversation_phone(tracker))
+        return [SlotSet(k, v) for k, v in updates.items()] + asked
 
 
 # -- corrections ("actually it was yesterday") ----------------------------------------------

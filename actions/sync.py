@@ -7,7 +7,10 @@ successful call. Shape of the slot:
     {"sharps": {"create": {...case fields...}, "payload": {"answers", "contact", ...}},
      "cases": [ {...POST /api/cases body...}, ... ],
      "notes": [ {"ref": "SH-000123" | null, "note": "..."}, ... ],
-     "said": [ {"ref": "SH-000123" | null, "channel": "sms", "items": [{"code", "text"}]}, ... ]}
+     "said": [ {"ref": "SH-000123" | null, "channel": "sms", "items": [{"code", "text"}]}, ... ],
+     "reminder_consent": {"ref": "SH-000123", "agreed": true, "words": "yes please"}}
+
+The reminder consent is one item, not a list: only the latest answer counts.
 
 A `null` note ref means "the conversation's sharps case", created later.
 """
@@ -22,7 +25,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import names as n
-from actions.api_client import ApiRejected, ApiUnavailable, Case, HelplineApi
+from actions.api_client import ApiRejected, ApiUnavailable, Case, HelplineApi, ReminderConsent
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +33,7 @@ SHARPS = "sharps"
 CASES = "cases"
 NOTES = "notes"
 SAID = "said"
+CONSENT = "reminder_consent"
 CHANNELS = ("sms", "voice", "web", "api")
 
 
@@ -77,6 +81,8 @@ class Outbox:
     #: cases created from the queue during this action (the person may not know their ref yet)
     created_from_queue: List[Case] = field(default_factory=list)
     last_sharps_case: Optional[Case] = None
+    #: the API's record of the reminder consent sent during this action, if it was accepted
+    last_consent: Optional[ReminderConsent] = None
 
     @classmethod
     def from_tracker(cls, api: HelplineApi, tracker: Tracker) -> "Outbox":
@@ -127,6 +133,17 @@ class Outbox:
         """Record on the case what the person was just told (kept and sent later if the API is down)."""
         self.pending.setdefault(SAID, []).append({"ref": self.case_ref, "items": items, "channel": channel})
         return await self._flush()
+
+    async def record_reminder_consent(self, ref: str, agreed: bool, words: str) -> SendResult:
+        """The worker's answer about reminder texts. Kept if the API is down (a later answer in
+        the conversation replaces it); `last_consent` holds what the API recorded."""
+        self.pending[CONSENT] = {"ref": ref, "agreed": agreed, "words": words}
+        self.last_consent = None
+        return await self._flush()
+
+    @property
+    def consent_waiting(self) -> bool:
+        return CONSENT in self.pending
 
     async def request_person(self, ref: str, words: Optional[str]) -> SendResult:
         """Page on-call on the sharps case now ("talk to a person"). Never queued: if it cannot
@@ -196,6 +213,16 @@ class Outbox:
                     except ApiRejected as exc:
                         logger.warning("record of advice said refused by the API: %s", exc)
                 self.pending[SAID].pop(0)
+            consent = self.pending.get(CONSENT)
+            if consent:
+                ref = consent.get("ref") or self.case_ref
+                if ref:
+                    try:
+                        self.last_consent = await self.api.reminder_consent(ref, bool(consent.get("agreed")),
+                                                                            str(consent.get("words") or ""))
+                    except ApiRejected as exc:
+                        logger.warning("reminder consent refused by the API: %s", exc)
+                self.pending.pop(CONSENT, None)
         except ApiUnavailable as exc:
             logger.warning("API unavailable, keeping answers for later: %s", exc)
             self._tidy()

@@ -26,9 +26,10 @@ from api.core.config import Settings
 from api.domain import follow_ups as rules
 from api.domain.follow_ups import CANCELLED, DONE, OPEN, State
 from api.enums import PractitionerRole
-from api.models import Case, FollowUp, Practitioner
+from api.models import Case, ConversationMessage, FollowUp, Practitioner
 from api.services import audit, cases, directory, outbox, paging
 from api.services.directory import Conflict, InvalidField, NotFound
+from api.services.identities import sms_conversation_id
 from api.triage.bank_holidays import load_bank_holidays
 
 log = logging.getLogger(__name__)
@@ -282,6 +283,20 @@ def _helpline_phone(settings: Settings) -> str | None:
     return phones.readable(parsed) if parsed is not None else None
 
 
+def opted_out(session: Session, settings: Settings, mobile: str) -> bool:
+    """Whether the number's latest Twilio keyword was STOP (or another opt-out word): Twilio then
+    refuses texts to it, and a STOP after agreeing withdraws the agreement too. START undoes it."""
+    conversation = sms_conversation_id(settings.session_secret, mobile)
+    for details in session.scalars(
+            select(ConversationMessage.details).where(ConversationMessage.conversation_id == conversation,
+                                                      ConversationMessage.direction == "inbound")
+            .order_by(ConversationMessage.id.desc()).limit(200)):
+        word = (details or {}).get("keyword")
+        if word in ("stop", "start"):
+            return word == "stop"
+    return False
+
+
 def send_due_reminders(session: Session, *, settings: Settings, now: datetime) -> int:
     """Queue the reminder of every open follow-up whose reminder is due now (London), to a
     worker who agreed and has a UK mobile: one text per follow-up, ever. Returns texts queued."""
@@ -302,7 +317,7 @@ def send_due_reminders(session: Session, *, settings: Settings, now: datetime) -
         if fu is None or not rules.reminder_due(local, fu.due_on, settings.follow_up_reminder_hour, holidays):
             continue
         to = mobile_of(fu.case)
-        if to is None or not consented(fu.case):
+        if to is None or not consented(fu.case) or opted_out(session, settings, to):
             continue
         body = rules.reminder_text(phone, rules.when_words(fu.due_on, today))
         if rules.has_clinical_words(body):

@@ -16,7 +16,7 @@ from api.core.config import Settings
 from api.domain import equality as eq
 from api.services import equality
 from api.web.charts import bar_chart
-from api.web.forms import Problems
+from api.web.forms import Problems, typed_date
 
 #: the section's period fields: query parameter on /reports -> the field's id (the error summary links to it)
 FIELDS = {"eq_from": "equality-from", "eq_to": "equality-to"}
@@ -32,15 +32,8 @@ class EqualitySection:
 
 
 def _day(typed: str, field: str, words: str, problems: Problems) -> date | None:
-    text = typed.strip()
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        problems.add(FIELDS[field],
-                     f"Enter the {words} of the equality report's period as a real date, like 2026-11-02")
-        return None
+    return typed_date(typed, FIELDS[field],
+                      f"Enter the {words} of the equality report's period as a real date, like 2026-11-02", problems)
 
 
 def period(typed_from: str, typed_to: str, today: date, problems: Problems) -> tuple[date, date]:

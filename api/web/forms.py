@@ -7,6 +7,7 @@ A form handler collects problems, and on any problem re-renders the form with wh
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 
 
 class Problems:
@@ -32,3 +33,16 @@ class Problems:
 
     def messages(self) -> list[str]:
         return list(self._items.values())
+
+
+def typed_date(typed: str, field: str, message: str, problems: Problems) -> date | None:
+    """A date typed as YYYY-MM-DD; None when left empty, or (with `message` added to `field`) when it
+    is not a real date."""
+    text = typed.strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        problems.add(field, message)
+        return None

@@ -293,8 +293,9 @@ DONE = {**OPEN, **SMS, n.SLOT_OCCURRED_AT: "2026-11-23T14:40:00+00:00", n.SLOT_E
         n.SLOT_HBV_STATUS: "responder", n.SLOT_PREGNANCY: "neither", n.SLOT_REPORTER_NAME: "Sam",
         n.SLOT_REPORTER_ROLE: "practice nurse", n.SLOT_WORKPLACE: "High St Surgery",
         n.SLOT_CALLBACK_PHONE: "+447700900123", n.SLOT_INCIDENT_FORM_DONE: "no"}
+# A case and a mobile number: the last question is about reminder texts (tests/actions/test_reminders.py)
 CLOSING = [n.UTTER_SHARPS_SUMMARY, n.UTTER_SUMMARY_CHECK, n.UTTER_INCIDENT_REMINDER, n.UTTER_EAP_OFFER,
-           n.UTTER_ASK_RATING]
+           n.UTTER_ASK_REMINDER_CONSENT]
 
 
 # -- call-back number ----------------------------------------------------------------------------------

@@ -224,3 +224,25 @@ def test_a_closed_follow_up_is_not_alerted(session, case, tick, clock):
     follow_ups.cancel(session, fu.id, actor="operator", now=utc("2026-12-01T12:00"), note="moved")
     session.commit()
     assert tick(utc("2026-12-02T09:00"))["overdue_alerts"] == 0
+
+
+def test_a_stop_text_after_agreeing_stops_the_reminders_and_start_brings_them_back(session, case, tick, settings):
+    from api.models import ConversationMessage
+    from api.services.identities import sms_conversation_id
+
+    consent(session, case, True, utc("2026-11-30T09:00"))
+    add(session, case, date(2026, 12, 1), now=utc("2026-11-30T09:00"))
+    add(session, case, date(2026, 12, 2), now=utc("2026-11-30T09:00"))
+    conversation = sms_conversation_id(settings.session_secret, MOBILE)
+
+    def keyword(word: str, at: datetime) -> None:
+        session.add(ConversationMessage(conversation_id=conversation, channel="sms", direction="inbound",
+                                        text=word.upper(), status="answered", details={"keyword": word},
+                                        created_at=at))
+        session.commit()
+
+    keyword("stop", utc("2026-11-30T20:00"))
+    assert tick(utc("2026-12-01T08:00"))["reminders"] == 0
+    keyword("start", utc("2026-12-01T12:00"))
+    assert tick(utc("2026-12-02T08:00"))["reminders"] == 1
+    assert len(texts(session)) == 1

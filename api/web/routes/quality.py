@@ -16,7 +16,7 @@ from api.deps import NowDep, SessionDep, SettingsDep
 from api.domain.quality import default_period, period_problem
 from api.services import quality
 from api.web.deps import ClinicalReader, WebRoute
-from api.web.forms import Problems
+from api.web.forms import Problems, typed_date
 from api.web.pdf import pdf_of
 from api.web.rendering import render
 
@@ -30,14 +30,8 @@ CHANNEL_LABELS = {"sms": "Text message", "voice": "Phone call", "web": "Web chat
 
 
 def _day(typed: str, field: str, words: str, problems: Problems) -> date | None:
-    text = typed.strip()
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        problems.add(FIELDS[field], f"Enter the {words} of the period as a real date, like 2026-04-01")
-        return None
+    return typed_date(typed, FIELDS[field],
+                      f"Enter the {words} of the period as a real date, like 2026-04-01", problems)
 
 
 def _period(typed_from: str, typed_to: str, today: date, problems: Problems) -> tuple[date, date]:

@@ -17,7 +17,7 @@ from api.services.directory import NotFound
 from api.web import equality_view
 from api.web.charts import bar_chart, column_chart
 from api.web.deps import ClinicalReader, WebRoute
-from api.web.forms import Problems
+from api.web.forms import Problems, typed_date
 from api.web.rendering import OUTCOME_LABELS, duration, render
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -94,14 +94,8 @@ ToQ = Query("", alias="to", max_length=20)
 
 
 def _day(typed: str, field: str, words: str, problems: Problems) -> date | None:
-    text = typed.strip()
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        problems.add(CONCORDANCE_FIELDS[field], f"Enter the {words} of the period as a real date, like 2026-11-02")
-        return None
+    return typed_date(typed, CONCORDANCE_FIELDS[field],
+                      f"Enter the {words} of the period as a real date, like 2026-11-02", problems)
 
 
 def _concordance(session: Session, settings: Settings, now: datetime, typed: dict[str, str],
