@@ -15,10 +15,9 @@ from sqlalchemy import func, inspect, select
 
 from api.models import Case, CaseEvent, ConversationMessage, EqualityResponse
 from tests.api.factories import organisation
+from tests.api.tokens import BOT_TOKEN, METRICS_TOKEN, token_client, with_tokens
 from tests.api.web.builders import case_row
 
-BOT_TOKEN = "bot-token-0123456789abcdef"
-METRICS_TOKEN = "metrics-token-0123456789abcdef"
 NOVEMBER = {"from": "2026-11-01", "to": "2026-11-30"}
 FULL = {"age_band": "25-34", "sex": "female", "ethnic_group": "A", "disability": "no",
         "staff_group": "nurse_or_midwife", "organisation_type": "gp_practice"}
@@ -26,22 +25,17 @@ FULL = {"age_band": "25-34", "sex": "female", "ethnic_group": "A", "disability":
 
 @pytest.fixture
 def settings(settings):
-    return settings.model_copy(update={"helpline_bot_token": BOT_TOKEN, "metrics_token": METRICS_TOKEN})
-
-
-def _client(app, token: str) -> Iterator[TestClient]:
-    with TestClient(app, headers={"Authorization": f"Bearer {token}", "X-Conversation-Id": "conv-eq-1"}) as c:
-        yield c
+    return with_tokens(settings)
 
 
 @pytest.fixture
 def bot(app) -> Iterator[TestClient]:
-    yield from _client(app, BOT_TOKEN)
+    yield from token_client(app, BOT_TOKEN, "conv-eq-1")
 
 
 @pytest.fixture
 def prometheus(app) -> Iterator[TestClient]:
-    yield from _client(app, METRICS_TOKEN)
+    yield from token_client(app, METRICS_TOKEN, "conv-eq-1")
 
 
 def _post(client: TestClient, answers: dict, *, line: str = "sharps", channel: str = "sms"):

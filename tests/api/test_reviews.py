@@ -16,32 +16,26 @@ from sqlalchemy import select
 from api.models import Case, CaseEvent, CaseReview
 from tests.api.conftest import T0
 from tests.api.factories import HIV_NEEDLESTICK, organisation, standard_rota
+from tests.api.tokens import BOT_TOKEN, METRICS_TOKEN, token_client, with_tokens
 from tests.api.web.builders import case_row
 
-BOT_TOKEN = "bot-token-0123456789abcdef"
-METRICS_TOKEN = "metrics-token-0123456789abcdef"
 V11, V12, M12 = "sharps-2026.11.1", "sharps-2026.12.1", "manager-2026.12.1"
 SUMMER = datetime(2026, 6, 30, 23, 30, tzinfo=timezone.utc)  # 00:30 on 1 July in London (BST)
 
 
 @pytest.fixture
 def settings(settings):
-    return settings.model_copy(update={"helpline_bot_token": BOT_TOKEN, "metrics_token": METRICS_TOKEN})
-
-
-def _client(app, token: str) -> Iterator[TestClient]:
-    with TestClient(app, headers={"Authorization": f"Bearer {token}", "X-Conversation-Id": "conv-1"}) as c:
-        yield c
+    return with_tokens(settings)
 
 
 @pytest.fixture
 def bot(app) -> Iterator[TestClient]:
-    yield from _client(app, BOT_TOKEN)
+    yield from token_client(app, BOT_TOKEN, "conv-1")
 
 
 @pytest.fixture
 def prometheus(app) -> Iterator[TestClient]:
-    yield from _client(app, METRICS_TOKEN)
+    yield from token_client(app, METRICS_TOKEN, "conv-1")
 
 
 def _review(client: TestClient, ref: str, urgency: str, by: str = "Dr Lee Lead", note: str | None = None):

@@ -13,39 +13,30 @@ from sqlalchemy import select
 from api.deps import CONVERSATION_HEADER
 from api.models import CaseEvent
 from tests.api.factories import HIV_NEEDLESTICK, standard_rota
+from tests.api.tokens import BOT_TOKEN, METRICS_TOKEN, token_client, with_tokens
 
-BOT_TOKEN = "bot-token-0123456789abcdef"
-METRICS_TOKEN = "metrics-token-0123456789abcdef"
 MINE, THEIRS = "conversation-mine", "conversation-theirs"
 
 
 @pytest.fixture
 def settings(settings):
-    return settings.model_copy(update={"helpline_bot_token": BOT_TOKEN, "metrics_token": METRICS_TOKEN})
-
-
-def _client(app, token: str, conversation: str | None = None) -> Iterator[TestClient]:
-    headers = {"Authorization": f"Bearer {token}"}
-    if conversation:
-        headers[CONVERSATION_HEADER] = conversation
-    with TestClient(app, headers=headers) as c:
-        yield c
+    return with_tokens(settings)
 
 
 @pytest.fixture
 def bot(app) -> Iterator[TestClient]:
     """The action server, speaking for conversation MINE."""
-    yield from _client(app, BOT_TOKEN, MINE)
+    yield from token_client(app, BOT_TOKEN, MINE)
 
 
 @pytest.fixture
 def other_bot(app) -> Iterator[TestClient]:
-    yield from _client(app, BOT_TOKEN, THEIRS)
+    yield from token_client(app, BOT_TOKEN, THEIRS)
 
 
 @pytest.fixture
 def prometheus(app) -> Iterator[TestClient]:
-    yield from _client(app, METRICS_TOKEN)
+    yield from token_client(app, METRICS_TOKEN)
 
 
 def _open(c: TestClient, conversation: str | None = None, **fields) -> dict:
@@ -108,7 +99,7 @@ def test_bot_opens_cases_only_for_the_conversation_it_names(bot, app, client):
     assert _open(bot)["conversation_id"] == MINE  # the header says whose it is
     r = bot.post("/api/cases", json={"line": "sharps", "answers": {}, "conversation_id": THEIRS})
     assert r.status_code == 403
-    for anonymous in _client(app, BOT_TOKEN):  # no conversation named at all
+    for anonymous in token_client(app, BOT_TOKEN):  # no conversation named at all
         assert anonymous.post("/api/cases", json={"line": "sharps", "answers": {}}).status_code == 403
     events = client.get(f"/api/cases/{case['ref']}/events").json()
     assert events[0]["type"] == "case_created" and events[0]["actor"] == "bot"
@@ -155,7 +146,7 @@ def test_status_of_another_conversations_reference_is_answered_as_an_unknown_one
         assert r.json() == {"detail": expected.json()["detail"].replace(unknown, ref)}
     # the query parameter names the conversation as well as the header does
     assert other_bot.get(f"/api/cases/{theirs}/status").status_code == 200
-    for plain in _client(bot.app, BOT_TOKEN):
+    for plain in token_client(bot.app, BOT_TOKEN):
         assert plain.get(f"/api/cases/{theirs}/status").status_code == 404
         assert plain.get(f"/api/cases/{theirs}/status", params={"conversation_id": THEIRS}).status_code == 200
 
