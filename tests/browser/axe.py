@@ -48,3 +48,21 @@ def audit(page: Any, name: str) -> list[dict[str, Any]]:
 def explain(violations: list[dict[str, Any]]) -> str:
     return "\n".join(f"{v['impact']}: {v['id']} ({v['help']}) at {n['target']}: {n['summary']}"
                      for v in violations for n in v["nodes"])
+
+
+def collect(page: Any, name: str, failures: list[str]) -> None:
+    """Audit the page and add its serious or critical violations, explained, to `failures`: a test
+    checks every page it visits and reports them all at the end."""
+    found = audit(page, name)
+    if found:
+        failures.append(f"{name} ({page.url}):\n{explain(found)}")
+
+
+def collect_sideways_scroll(page: Any, name: str, failures: list[str]) -> None:
+    """Add to `failures` if the page is wider than its window, naming the first elements past the edge."""
+    width, view = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    if width > view:
+        wide = page.evaluate("""view => [...document.querySelectorAll('main *')]
+            .filter(e => e.getBoundingClientRect().right > view).slice(0, 5)
+            .map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))""", view)
+        failures.append(f"{name} scrolls sideways at {view} px: {width} px wide ({', '.join(wide)})")

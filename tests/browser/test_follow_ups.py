@@ -33,16 +33,6 @@ def _case(server: dict[str, Any]) -> str:
     return ref
 
 
-def _audit(page: Any, name: str, failures: list[str]) -> None:
-    found = axe.audit(page, name)
-    if found:
-        failures.append(f"{name} ({page.url}):\n{axe.explain(found)}")
-
-
-def _no_sideways_scroll(page: Any, name: str, failures: list[str]) -> None:
-    width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-    if width[0] > width[1]:
-        failures.append(f"{name} scrolls sideways at {PHONE['width']} px: {width}")
 
 
 def test_a_practitioner_plans_follow_ups_from_the_template_and_works_the_list(server, chromium):
@@ -69,7 +59,7 @@ def test_a_practitioner_plans_follow_ups_from_the_template_and_works_the_list(se
         assert rows.count() == 6
         assert "Second dose, accelerated hepatitis B vaccine course" in rows.nth(2).inner_text()
         assert "UKHSA Green Book chapter 18" in rows.nth(2).inner_text()
-        _audit(page, "case-follow-ups", failures)
+        axe.collect(page, "case-follow-ups", failures)
 
         # The blood tests have no date: sent as they are, the row is refused and nothing is added.
         template.get_by_label("What is to be done").nth(0).fill("Chase the source's results with the ward")
@@ -81,7 +71,7 @@ def test_a_practitioner_plans_follow_ups_from_the_template_and_works_the_list(se
         assert summary.locator("a[href='#tpl-5-due_on']").count() == 1
         assert page.locator("#tpl-0-what").input_value() == "Chase the source's results with the ward"
         assert not page.locator("#tpl-4-add").is_checked()
-        _audit(page, "case-follow-ups-error", failures)
+        axe.collect(page, "case-follow-ups-error", failures)
         summary.locator("a[href='#tpl-5-due_on']").click()
         assert page.evaluate("document.activeElement.id") == "tpl-5-due_on"
 
@@ -94,7 +84,7 @@ def test_a_practitioner_plans_follow_ups_from_the_template_and_works_the_list(se
         assert "Fourth dose" not in page.locator("#follow-up-list").inner_text()
         assert "Reminder text on" in page.locator("#follow-up-list").inner_text()
         page.screenshot(path=str(ARTIFACTS / "case-follow-ups.png"), full_page=True)
-        _audit(page, "case-follow-ups-added", failures)
+        axe.collect(page, "case-follow-ups-added", failures)
 
         # The list: the late one overdue, this case's first dose due (today or the next working day).
         page.locator("nav[aria-label=Main] a[href='/follow-ups']").click()
@@ -104,7 +94,7 @@ def test_a_practitioner_plans_follow_ups_from_the_template_and_works_the_list(se
         assert page.locator(f"#follow-up-{late['id']}").get_attribute("data-state") == "overdue"
         due = page.locator("#due-list")
         assert ref in due.inner_text() and "First dose" in due.inner_text() and "Due" in due.inner_text()
-        _audit(page, "follow-ups-list", failures)
+        axe.collect(page, "follow-ups-list", failures)
 
         # Done from the list: it leaves the due list and is first under Done.
         first = due.locator("tbody tr", has_text="First dose").first
@@ -116,18 +106,18 @@ def test_a_practitioner_plans_follow_ups_from_the_template_and_works_the_list(se
         page.wait_for_selector("#done-list")
         assert page.locator("#done-list tbody tr").first.get_attribute("id") == row_id
         assert "Done" in page.locator(f"#{row_id}").inner_text()
-        _audit(page, "follow-ups-done", failures)
+        axe.collect(page, "follow-ups-done", failures)
 
         # A phone: neither page scrolls sideways.
         page.set_viewport_size(PHONE)
         page.goto(f"{server['base']}/follow-ups")
-        _no_sideways_scroll(page, "the follow-ups list", failures)
+        axe.collect_sideways_scroll(page, "the follow-ups list", failures)
         page.screenshot(path=str(ARTIFACTS / "follow-ups-phone.png"), full_page=True)
         page.goto(f"{server['base']}/cases/{ref}#follow-ups")
-        _no_sideways_scroll(page, "the case page", failures)
+        axe.collect_sideways_scroll(page, "the case page", failures)
         page.locator("#follow-up-template summary").click()  # closed now that follow-ups exist
-        _no_sideways_scroll(page, "the case page with the template open", failures)
-        _audit(page, "case-follow-ups-phone", failures)
+        axe.collect_sideways_scroll(page, "the case page with the template open", failures)
+        axe.collect(page, "case-follow-ups-phone", failures)
     finally:
         context.close()
     assert not failures, "\n\n".join(failures)

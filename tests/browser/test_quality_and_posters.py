@@ -5,7 +5,6 @@ index and one poster and downloads its PDF. axe-core finds no serious or critica
 of them, and at 390 px neither page scrolls sideways."""
 from __future__ import annotations
 
-from typing import Any
 
 import pytest
 
@@ -15,19 +14,6 @@ from tests.browser.stack import ARTIFACTS, DESKTOP, PHONE, api, sign_in
 pytestmark = pytest.mark.slow
 
 
-def _audit(page: Any, name: str, failures: list[str]) -> None:
-    found = axe.audit(page, name)
-    if found:
-        failures.append(f"{name} ({page.url}):\n{axe.explain(found)}")
-
-
-def _no_sideways_scroll(page: Any, name: str, failures: list[str]) -> None:
-    width, view = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-    if width > view:
-        wide = page.evaluate("""view => [...document.querySelectorAll('main *')]
-            .filter(e => e.getBoundingClientRect().right > view).slice(0, 5)
-            .map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))""", view)
-        failures.append(f"{name} scrolls sideways at {view} px: {width} px wide ({', '.join(wide)})")
 
 
 def test_the_quality_report_and_a_poster(server, chromium):
@@ -45,13 +31,13 @@ def test_the_quality_report_and_a_poster(server, chromium):
         assert "Period:" in page.inner_text(".quality-head")
         assert page.locator("#figure-contacts").inner_text() == "1"
         page.screenshot(path=str(ARTIFACTS / "quality-report.png"), full_page=True)
-        _audit(page, "quality-report", failures)
+        axe.collect(page, "quality-report", failures)
 
         page.goto(f"{server['base']}/reports/quality?from=2026-02-30")  # a day February never has
         page.wait_for_selector(".error-summary")
         assert "Enter the start of the period as a real date" in page.inner_text(".error-summary")
         assert page.locator(".error-summary a[href='#quality-from']").count() == 1
-        _audit(page, "quality-report-error", failures)
+        axe.collect(page, "quality-report-error", failures)
 
         page.goto(f"{server['base']}/reports/quality")
         with page.expect_download() as pdf:
@@ -65,13 +51,13 @@ def test_the_quality_report_and_a_poster(server, chromium):
         page.emulate_media(media="screen")
 
         page.goto(f"{server['base']}/organisations/posters")
-        _audit(page, "posters", failures)
+        axe.collect(page, "posters", failures)
         page.click("a[href='/organisations/Y00001/poster']")
         page.wait_for_selector(".poster")
         assert page.locator(".poster svg[role=img]").count() == 1
         assert "/chat?org=Y00001" in page.inner_text(".poster-link")
         page.screenshot(path=str(ARTIFACTS / "poster.png"), full_page=True)
-        _audit(page, "poster", failures)
+        axe.collect(page, "poster", failures)
         with page.expect_download() as pdf:
             page.click("a[href='/organisations/Y00001/poster.pdf']")
         assert pdf.value.suggested_filename == "poster-Y00001.pdf"
@@ -79,7 +65,7 @@ def test_the_quality_report_and_a_poster(server, chromium):
         page.set_viewport_size(PHONE)
         for path, name in (("/reports/quality", "quality-report"), ("/organisations/Y00001/poster", "poster")):
             page.goto(f"{server['base']}{path}")
-            _no_sideways_scroll(page, name, failures)
+            axe.collect_sideways_scroll(page, name, failures)
     finally:
         context.close()
     assert not failures, "\n\n".join(failures)

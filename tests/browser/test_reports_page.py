@@ -39,11 +39,6 @@ def _first_count(table: Any, label: str) -> str:
     return table.locator(f"tr:has(th:text-is('{label}')) td").first.inner_text()
 
 
-def _audit(page: Any, name: str, failures: list[str]) -> None:
-    found = axe.audit(page, name)
-    if found:
-        failures.append(f"{name} ({page.url}):\n{axe.explain(found)}")
-
 
 def test_the_clinical_lead_reads_equality_of_access_and_downloads_it(server, chromium):
     _seed(server)
@@ -70,7 +65,7 @@ def test_the_clinical_lead_reads_equality_of_access_and_downloads_it(server, chr
         assert _first_count(uptake, "GP practice") == "6"
         assert "<5" in (section.locator("svg[aria-label*='sex']").text_content() or "")
         section.screenshot(path=str(ARTIFACTS / "reports-equality.png"))
-        _audit(page, "reports-equality", failures)
+        axe.collect(page, "reports-equality", failures)
 
         with page.expect_download() as download:
             section.locator("#equality-csv").click()
@@ -89,7 +84,7 @@ def test_the_clinical_lead_reads_equality_of_access_and_downloads_it(server, chr
         width = phone.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
         assert width[0] <= width[1], f"the reports page scrolls sideways on a phone: {width}"
         phone.locator("#equality").screenshot(path=str(ARTIFACTS / "reports-equality-phone.png"))
-        _audit(phone, "reports-equality-phone", failures)
+        axe.collect(phone, "reports-equality-phone", failures)
     finally:
         context.close()
     assert not failures, "\n\n".join(failures)
