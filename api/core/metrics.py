@@ -5,8 +5,8 @@ API from 127.0.0.1, so a loopback rule would make /metrics public. Prometheus se
 token with `authorization: {credentials_file: ...}` in its scrape config.
 
 Two sources make one page:
-- HTTP metrics from prometheus-fastapi-instrumentator (requests, latency, sizes by route
-  template: never a case reference or a phone number in a label), in a registry of the app;
+- HTTP metrics (api/core/http_metrics.py: requests and latency by route template, never a
+  case reference or a phone number in a label), in a registry of the app;
 - the helpline's own figures, counted by the services where the events happen (this
   module's counters and histograms, in prometheus_client's default registry, which also
   carries the process_* and python_* metrics), plus gauges read from the database at

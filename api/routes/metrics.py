@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
-from prometheus_fastapi_instrumentator import Instrumentator
-
+from api.core.http_metrics import HttpMetrics
 from api.core.metrics import DatabaseCollector
 from api.deps import allow
 
@@ -14,8 +13,7 @@ def install(app: FastAPI) -> None:
     """HTTP instrumentation, the scrape-time gauges and /metrics, for the metrics token (METRICS_TOKEN,
     which reads nothing else) or the operator's."""
     registry = CollectorRegistry(auto_describe=False)
-    Instrumentator(registry=registry, excluded_handlers=["/metrics"], should_group_status_codes=False,
-                   should_ignore_untemplated=True).instrument(app)
+    app.add_middleware(HttpMetrics, registry=registry)
     registry.register(DatabaseCollector(app))
     app.state.metrics_registry = registry
 

@@ -63,6 +63,25 @@ def test_http_metrics_use_route_templates_never_refs_or_numbers(client, session,
     assert not re.search(r"7700\s?900555", text)
 
 
+def test_http_metrics_count_each_answer_by_template_method_and_status(client, app):
+    registry = app.state.metrics_registry
+
+    def answered(handler: str, status: str, method: str = "GET") -> float:
+        return registry.get_sample_value("http_requests_total",
+                                         {"method": method, "handler": handler, "status": status}) or 0.0
+
+    client.get("/api/cases/SH-999999")
+    client.get("/api/cases/SH-999998")
+    client.post("/twilio/sms", data={"Body": "hi"})  # unsigned: refused, and still counted under its template
+    client.get("/no/such/page/07700900555")
+    assert answered("/api/cases/{ref}", "404") == 2
+    assert answered("/twilio/sms", "403", method="POST") == 1
+    assert registry.get_sample_value("http_request_duration_seconds_count",
+                                     {"method": "GET", "handler": "/api/cases/{ref}"}) == 2
+    text = scrape(client)
+    assert "/no/such/page" not in text and "SH-99999" not in text  # an unrouted path is never a label
+
+
 def test_cases_pages_acknowledgements_and_overdue_deadlines(client, app, session, clock):
     standard_rota(session, now=clock.now)
     delta = Delta(
