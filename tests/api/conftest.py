@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -53,11 +53,58 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+class Databases:
+    """Called, the URL of a fresh, empty database; with_tables(url) fills one such database
+    with every table and the reference counters, copied from a template made once per worker
+    (create_all takes about 50 ms on SQLite and several times that on PostgreSQL; a copy, a
+    fraction of that)."""
+
+    def __init__(self, tmp_path_factory, admin=None, port: int | None = None) -> None:
+        self._tmp = tmp_path_factory
+        self._admin, self._port = admin, port
+        self._template: str | None = None
+        self._fresh: set[str] = set()
+
+    def __call__(self) -> str:
+        if self._admin is None:
+            url = f"sqlite:///{self._tmp.mktemp('db') / 'test.db'}"
+        else:
+            url = self._postgres_url(f"t_{uuid.uuid4().hex[:16]}")
+            self._admin.execute(f'CREATE DATABASE "{url.rsplit("/", 1)[1]}"')
+        self._fresh.add(url)
+        return url
+
+    def _postgres_url(self, name: str) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self._port}/{name}"
+
+    def with_tables(self, url: str) -> None:
+        sqlite_file = Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
+        if url not in self._fresh or (sqlite_file and sqlite_file.exists()):
+            _create_tables(url)  # not one of ours, or already opened: the tables made in place
+            return
+        self._fresh.discard(url)
+        if sqlite_file:
+            if self._template is None:
+                self._template = str(self._tmp.mktemp("template") / "tables.db")
+                _create_tables(f"sqlite:///{self._template}")
+            shutil.copyfile(self._template, sqlite_file)
+            return
+        if self._template is None:
+            self._template = "template_tables"
+            self._admin.execute(f'CREATE DATABASE "{self._template}"')
+            _create_tables(self._postgres_url(self._template))
+        name = url.rsplit("/", 1)[1]
+        # Nobody has connected to the empty database yet: it is swapped for a copy of the template.
+        self._admin.execute(f'DROP DATABASE "{name}"')
+        self._admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self._template}"')
+
+
 @pytest.fixture(scope="session")
-def database_factory(tmp_path_factory) -> Iterator[Callable[[], str]]:
-    """new_url() -> the URL of a fresh, empty database (dropped at the end of the session)."""
+def database_factory(tmp_path_factory) -> Iterator[Databases]:
+    """database_factory() -> the URL of a fresh, empty database (PostgreSQL's dropped at the end of
+    the session); database_factory.with_tables(url) gives it every table."""
     if TEST_DATABASE == "sqlite":
-        yield lambda: f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        yield Databases(tmp_path_factory)
         return
     import psycopg
 
@@ -65,14 +112,8 @@ def database_factory(tmp_path_factory) -> Iterator[Callable[[], str]]:
 
     server = postgres.start()
     admin = psycopg.connect(f"host=127.0.0.1 port={server.port} user=postgres dbname=postgres", autocommit=True)
-
-    def new_url() -> str:
-        name = f"t_{uuid.uuid4().hex[:16]}"
-        admin.execute(f'CREATE DATABASE "{name}"')
-        return f"postgresql+psycopg://postgres@127.0.0.1:{server.port}/{name}"
-
     try:
-        yield new_url
+        yield Databases(tmp_path_factory, admin, server.port)
     finally:
         admin.close()
         server.stop()
@@ -119,24 +160,10 @@ def _create_tables(url: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory) -> Path:
-    """A SQLite file with every table, made once per worker: copying it takes a fraction of a
-    millisecond where create_all takes about 50 ms, and most tests need the tables."""
-    path = tmp_path_factory.mktemp("template") / "tables.db"
-    _create_tables(f"sqlite:///{path}")
-    return path
-
-
 @pytest.fixture
-def session_factory(settings, request):
-    url = settings.database_url
-    fresh_sqlite = url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists()
-    if fresh_sqlite:
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), url.removeprefix("sqlite:///"))
-    else:
-        _create_tables(url)
-    engine = make_engine(url)
+def session_factory(settings, database_factory):
+    database_factory.with_tables(settings.database_url)
+    engine = make_engine(settings.database_url)
     factory = make_session_factory(engine)
     yield factory
     engine.dispose()
