@@ -21,8 +21,9 @@ MODEL := models/helpline.tar.gz
 # PYTEST_WORKERS=0 runs a suite in one process (e.g. to debug a failure).
 PYTEST_WORKERS ?= auto
 XDIST = -n $(PYTEST_WORKERS) --dist loadfile
-# The phases of `make test`, in order; each one's time goes to reports/test-times.md.
-TEST_PHASES := lint audit test-api test-api-postgres test-bot validate stories faults nlu
+# The phases of `make test`, in order; each one's time goes to reports/test-times.md. Joined by "+":
+# run side by side, each of them leaving a core idle much of the time (measured 2026-12-02).
+TEST_PHASES := lint audit test-api test-api-postgres+train test-bot+validate stories+nlu faults
 
 .PHONY: help run test setup env venvs migrate seed train pipeline lint audit test-api test-bot validate stories nlu \
         sms test-api-postgres retention bench a11y bench-reports faults lock-api lock-bot clean rules-check
@@ -141,26 +142,11 @@ stories: train .venv-api/.installed
 nlu: train
 	$(BOT)/python scripts/nlu_report.py --model $(MODEL)
 
-# Each phase in turn (the first failure stops the run, as before). At the end, or at the
-# failure, a table of each phase's seconds and the load average (1 min) before and after it:
-# printed and written to reports/test-times.md. Other work on the machine shows in the load.
+# Each phase in turn, the first failure stopping the run; a group joined by "+" runs side by side
+# (scripts/test_phases.sh says why). Each phase's seconds and the load average before and after it
+# are printed at the end and written to reports/test-times.md.
 test: venvs
-	@mkdir -p reports; status=0; begin=$$(date +%s); \
-	rows="| phase | seconds | load before | load after | result |"$$'\n'"|---|---:|---:|---:|---|"; \
-	for phase in $(TEST_PHASES); do \
-	  load=$$(cut -d' ' -f1 /proc/loadavg); started=$$(date +%s); \
-	  $(MAKE) --no-print-directory $$phase; status=$$?; \
-	  result=$$([ $$status = 0 ] && echo ok || echo "FAILED ($$status)"); \
-	  rows+=$$'\n'"| $$phase | $$(( $$(date +%s) - started )) | $$load | $$(cut -d' ' -f1 /proc/loadavg) | $$result |"; \
-	  [ $$status = 0 ] || break; \
-	done; \
-	rows+=$$'\n'"| **total** | **$$(( $$(date +%s) - begin ))** | | $$(cut -d' ' -f1 /proc/loadavg) | |"; \
-	{ echo "# make test: time per phase"; echo; \
-	  echo "$$(date -u +%FT%TZ), $$(nproc) cores, commit $$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"; \
-	  echo; echo "$$rows"; } > reports/test-times.md; \
-	echo; echo "$$rows"; echo "(reports/test-times.md)"; \
-	if [ $$status = 0 ]; then echo "make test: all checks passed"; else echo "make test: $$phase failed"; fi; \
-	exit $$status
+	@MAKE="$(MAKE)" bash scripts/test_phases.sh $(TEST_PHASES)
 
 # Text the running API exactly as Twilio would (signed); VOICE=1 for a call's turns.
 sms: .venv-api/.installed .env
