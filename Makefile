@@ -22,8 +22,10 @@ MODEL := models/helpline.tar.gz
 PYTEST_WORKERS ?= auto
 XDIST = -n $(PYTEST_WORKERS) --dist loadfile
 # The phases of `make test`, in order; each one's time goes to reports/test-times.md. Joined by "+":
-# run side by side, each of them leaving a core idle much of the time (measured 2026-12-02).
-TEST_PHASES := lint audit test-api test-api-postgres+train test-bot+validate stories+nlu faults
+# run side by side, each leaving a core idle much of the time. Measured on 2 cores (2026-12-02):
+# stories + nlu 157 s instead of about 175, test-bot + validate 21 instead of 33. Training beside the
+# PostgreSQL tests saved nothing (289 s together, 287 one after the other): both keep the cores busy.
+TEST_PHASES := lint audit test-api test-api-postgres test-bot+validate stories+nlu faults
 
 .PHONY: help run test setup env venvs migrate seed train pipeline lint audit test-api test-bot validate stories nlu \
         sms test-api-postgres retention bench a11y bench-reports faults lock-api lock-bot clean rules-check

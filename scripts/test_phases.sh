@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make test`'s runner: each argument is a phase (a make target), or several joined by "+" that run
-# side by side, because none of them keeps both cores busy on its own (a test suite waiting on
-# PostgreSQL beside TensorFlow training; the held-out NLU check beside the live conversations).
+# side by side, because neither keeps both cores busy on its own (the held-out NLU check, one
+# process, beside the live conversations, which wait on each turn). Phases that do keep both cores
+# busy gain nothing side by side: the Makefile's TEST_PHASES says what was measured.
 # The first of a group prints as it goes; the others' output is kept and printed when the group
 # ends. The first failing group stops the run. At the end, or at the failure, a table of each
 # group's seconds (and each member's) and the load average before and after it: printed and
