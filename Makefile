@@ -23,7 +23,7 @@ PYTEST_WORKERS ?= auto
 XDIST = -n $(PYTEST_WORKERS) --dist loadfile
 # The phases of `make test`, in order; each one's time goes to reports/test-times.md. Joined by "+":
 # run side by side, each leaving a core idle much of the time. Measured on 2 cores (2026-12-02):
-# stories + nlu 157 s instead of about 175, test-bot + validate 21 instead of 33. Training beside the
+# stories + nlu about 18 s less than one after the other, test-bot + validate 10 s less. Training beside the
 # PostgreSQL tests saved nothing (289 s together, 287 one after the other): both keep the cores busy.
 TEST_PHASES := lint audit test-api test-api-postgres test-bot+validate stories+nlu faults
 
